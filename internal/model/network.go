@@ -1,0 +1,179 @@
+package model
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"unicode"
+)
+
+const (
+	// MinVLAN and MaxVLAN bound usable 802.1Q ids; 0 and 4095 are reserved.
+	MinVLAN = 1
+	MaxVLAN = 4094
+	// MinMTU is the smallest MTU IPv4 allows on a link (RFC 791).
+	MinMTU = 68
+	// MaxIfNameLen is IFNAMSIZ minus the terminating NUL.
+	MaxIfNameLen = 15
+	// maxNetworkNameLen bounds the free-form network label.
+	maxNetworkNameLen = 128
+)
+
+// Network is the desired state of one VLAN network, as requested by a client.
+type Network struct {
+	VLAN    uint16       `json:"vlan"`
+	Name    string       `json:"name,omitempty"`
+	Subnet  netip.Prefix `json:"subnet"`
+	Gateway netip.Addr   `json:"gateway"`
+	// MTU 0 follows the parent interface's MTU.
+	MTU uint32 `json:"mtu,omitempty"`
+	NAT bool   `json:"nat"`
+}
+
+// GatewayPrefix is the address the router puts on the VLAN link: the gateway
+// with the subnet's prefix length, so the kernel installs the connected route.
+func (n Network) GatewayPrefix() netip.Prefix {
+	return netip.PrefixFrom(n.Gateway, n.Subnet.Bits())
+}
+
+// InterfaceName is the kernel name of the network's VLAN link on parent.
+func InterfaceName(parent string, vlan uint16) string {
+	return fmt.Sprintf("%s.%d", parent, vlan)
+}
+
+// NetworkRequest is a CreateVLAN request as received, before validation.
+type NetworkRequest struct {
+	VLAN    uint32
+	Subnet  string
+	Gateway string
+	Name    string
+	MTU     uint32
+	// NAT nil means the default (on).
+	NAT *bool
+}
+
+// Uplink describes the parent interface that VLAN links are created on.
+type Uplink struct {
+	Name string
+	MTU  uint32
+	// Prefixes are the uplink's own IPv4 networks; VLAN subnets may not
+	// overlap them or traffic to the uplink's neighbours would be misrouted.
+	Prefixes []netip.Prefix
+}
+
+// ValidateVLANID checks that id is a usable 802.1Q VLAN id.
+func ValidateVLANID(id uint32) error {
+	if id < MinVLAN || id > MaxVLAN {
+		return Invalid("vlan_id %d is out of range: use %d to %d", id, MinVLAN, MaxVLAN)
+	}
+	return nil
+}
+
+// ParseNetwork validates req against the uplink it will live on and returns
+// the normalized desired state. It does not check other networks; see
+// CheckOverlap.
+func ParseNetwork(req NetworkRequest, up Uplink) (Network, error) {
+	if err := ValidateVLANID(req.VLAN); err != nil {
+		return Network{}, err
+	}
+	n := Network{VLAN: uint16(req.VLAN), Name: req.Name, MTU: req.MTU, NAT: req.NAT == nil || *req.NAT}
+	if err := validateNetworkName(req.Name); err != nil {
+		return Network{}, err
+	}
+	subnet, err := ParseSubnet(req.Subnet)
+	if err != nil {
+		return Network{}, err
+	}
+	n.Subnet = subnet
+	if req.Gateway == "" {
+		n.Gateway = subnet.Addr().Next()
+	} else {
+		gw, err := netip.ParseAddr(req.Gateway)
+		if err != nil {
+			return Network{}, Invalid("gateway %q is not an IP address", req.Gateway)
+		}
+		if err := checkHostAddress(subnet, gw.Unmap(), "gateway"); err != nil {
+			return Network{}, err
+		}
+		n.Gateway = gw.Unmap()
+	}
+	if name := InterfaceName(up.Name, n.VLAN); len(name) > MaxIfNameLen {
+		return Network{}, Invalid("interface name %q is longer than the kernel's limit of %d characters: use a parent interface with a shorter name", name, MaxIfNameLen)
+	}
+	if n.MTU != 0 && (n.MTU < MinMTU || n.MTU > up.MTU) {
+		return Network{}, Invalid("mtu %d is out of range for parent %s: use %d to %d, or 0 for the parent's MTU", n.MTU, up.Name, MinMTU, up.MTU)
+	}
+	for _, p := range up.Prefixes {
+		if p.Overlaps(subnet) {
+			return Network{}, Invalid("subnet %s overlaps the uplink %s network %s: choose a subnet outside it", subnet, up.Name, p.Masked())
+		}
+	}
+	return n, nil
+}
+
+// ParseSubnet parses an IPv4 CIDR that names a network with room for a
+// gateway and at least one container.
+func ParseSubnet(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, Invalid("subnet %q is not a CIDR such as 172.18.0.0/16", s)
+	}
+	if !p.Addr().Is4() {
+		return netip.Prefix{}, Invalid("subnet %s is not IPv4: only IPv4 networks are supported", s)
+	}
+	if p.Masked() != p {
+		return netip.Prefix{}, Invalid("subnet %s has host bits set: did you mean %s?", s, p.Masked())
+	}
+	if p.Bits() > 30 {
+		return netip.Prefix{}, Invalid("subnet %s is too small: use a prefix of /30 or shorter to fit a gateway and a container", s)
+	}
+	return p, nil
+}
+
+// checkHostAddress reports whether a is a usable host address of subnet:
+// inside it and neither its network nor its broadcast address.
+func checkHostAddress(subnet netip.Prefix, a netip.Addr, what string) error {
+	if !a.Is4() || !subnet.Contains(a) {
+		return Invalid("%s %s is not inside subnet %s", what, a, subnet)
+	}
+	if a == subnet.Addr() {
+		return Invalid("%s %s is the network address of %s: use a host address such as %s", what, a, subnet, subnet.Addr().Next())
+	}
+	if a == broadcast(subnet) {
+		return Invalid("%s %s is the broadcast address of %s", what, a, subnet)
+	}
+	return nil
+}
+
+func broadcast(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().As4()
+	hostBits := 32 - p.Bits()
+	for i := 3; i >= 0 && hostBits > 0; i-- {
+		n := min(hostBits, 8)
+		b[i] |= byte(1<<n - 1)
+		hostBits -= n
+	}
+	return netip.AddrFrom4(b)
+}
+
+func validateNetworkName(name string) error {
+	if len(name) > maxNetworkNameLen {
+		return Invalid("network_name is %d characters long: the limit is %d", len(name), maxNetworkNameLen)
+	}
+	if strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return Invalid("network_name %q contains non-printable characters", name)
+	}
+	return nil
+}
+
+// CheckOverlap reports a conflict when n's subnet overlaps the subnet of any
+// other network in existing (the network with n's own VLAN id is skipped, as
+// it is being replaced).
+func CheckOverlap(n Network, existing []Network) error {
+	for _, o := range existing {
+		if o.VLAN != n.VLAN && o.Subnet.Overlaps(n.Subnet) {
+			return Conflict("subnet %s overlaps subnet %s of VLAN %d: choose a subnet that no other network uses", n.Subnet, o.Subnet, o.VLAN)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,33 @@
+package reconcile
+
+import (
+	"context"
+	"time"
+)
+
+// Loop calls sync every interval to repair drift, and after a failure
+// retries sooner with exponential backoff, until ctx is done. A value on
+// kick requests an immediate sync.
+func Loop(ctx context.Context, interval time.Duration, kick <-chan struct{}, sync func() error) {
+	const minBackoff = 500 * time.Millisecond
+	backoff := minBackoff
+	wait := interval
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-kick:
+			t.Stop()
+		case <-t.C:
+		}
+		if err := sync(); err != nil {
+			wait = min(backoff, interval)
+			backoff *= 2
+			continue
+		}
+		backoff = minBackoff
+		wait = interval
+	}
+}

@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# mkinitramfs.sh OUTPUT BINARY...
+#
+# Builds the gzip'd newc initramfs for the router-service helper VM:
+#   - busybox-static (applets symlinked into /bin at boot),
+#   - the real iproute2 `ip` (and nftables `nft` if installed) with their
+#     shared libraries, because busybox ip has no netns/vlan support,
+#   - the kernel modules the router needs (plus their dependencies) for the
+#     kernel from fetch-kernel.sh, with a load-order file,
+#   - every BINARY at /usr/local/bin/<basename>,
+#   - an /init that loads modules and runs /usr/local/bin/vm-driver.
+#
+# Environment:
+#   VM_CACHE          cache dir (default <repo>/.cache/vm)
+#   VM_EXTRA_MODULES  extra module names (space separated) to include and load
+set -euo pipefail
+
+script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo_root="$(cd "$script_dir/../.." && pwd)"
+cache="${VM_CACHE:-$repo_root/.cache/vm}"
+
+die() { echo "mkinitramfs: $*" >&2; exit 1; }
+note() { echo "mkinitramfs: $*" >&2; }
+
+[ $# -ge 1 ] || die "usage: $0 OUTPUT [BINARY...]"
+output="$1"
+shift
+
+# Modules the router needs. A trailing '?' marks modules that may legitimately
+# not exist as a separate file (e.g. nft_counter is linked into nf_tables.ko
+# since 5.x). The inet variants are there so `table inet` rules with fib/reject
+# work without relying on autoload.
+modules=(
+	8021q vsock vsock_loopback veth bridge
+	nf_tables nf_conntrack nf_nat nft_chain_nat nft_ct nft_nat nft_masq
+	nft_redir nft_fib_ipv4 nft_reject_ipv4 nf_reject_ipv4 nft_limit
+	'nft_counter?' 'nft_fib_inet?' 'nft_reject_inet?'
+)
+# shellcheck disable=SC2206 # word splitting of the env list is intended
+modules+=(${VM_EXTRA_MODULES:-})
+
+# --- host tool checks -------------------------------------------------------
+need() { command -v "$1" >/dev/null 2>&1 || die "required host tool '$1' not found ($2)"; }
+need cpio "apt-get install cpio"
+need gzip "apt-get install gzip"
+need modinfo "apt-get install kmod"
+need depmod "apt-get install kmod"
+need ldd "apt-get install libc-bin"
+[ -x /usr/sbin/ip ] || die "/usr/sbin/ip not found (apt-get install iproute2)"
+
+busybox="$(command -v busybox || true)"
+[ -n "$busybox" ] || die "busybox not found (apt-get install busybox-static)"
+# The initramfs has no libc for busybox itself, so it must be the static build.
+if ldd "$busybox" >/dev/null 2>&1; then
+	die "$busybox is dynamically linked; install busybox-static"
+fi
+
+for b in "$@"; do
+	[ -f "$b" ] || die "binary '$b' not found"
+done
+
+# --- kernel -----------------------------------------------------------------
+kver="$("$script_dir/fetch-kernel.sh")"
+kroot="$cache/kernel"
+kmods="$kroot/lib/modules/$kver"
+[ -d "$kmods" ] || die "module tree $kmods missing; run test/vm/fetch-kernel.sh"
+# The .deb ships no modules.dep (postinst runs depmod); modinfo needs it to
+# resolve names, so generate it once inside the cache copy.
+if [ ! -s "$kmods/modules.dep" ]; then
+	depmod -b "$kroot" "$kver" || die "depmod failed for $kver"
+fi
+
+stage="$(mktemp -d "${TMPDIR:-/tmp}/rs-initramfs.XXXXXX")"
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage"/{bin,sbin,dev,proc,sys,run,tmp,etc,root,usr/sbin,usr/bin,usr/local/bin,var,lib/modules/"$kver"}
+# /var/run must live on the tmpfs /run so `ip netns` bind mounts land there.
+ln -s ../run "$stage/var/run"
+
+# --- programs and their shared libraries -----------------------------------
+# Copies every library ldd lists (dereferencing symlinks) to the same path in
+# the image; the loader is listed by ldd without "=>" and is copied to its
+# interpreter path (/lib64/ld-linux-x86-64.so.2), which on merged-/usr hosts is
+# itself a symlink that must be resolved.
+copy_libs() {
+	local bin="$1" line lib
+	if ! ldd "$bin" >/dev/null 2>&1; then
+		return 0 # static binary
+	fi
+	while IFS= read -r line; do
+		case "$line" in
+		*"=> not found"*) die "$bin: missing library: $line" ;;
+		*"=> /"*) lib="${line#*=> }"; lib="${lib%% (*}" ;;
+		*/*) lib="${line#"${line%%/*}"}"; lib="${lib%% (*}" ;;
+		*) continue ;; # linux-vdso.so.1 and friends live in the kernel
+		esac
+		lib="${lib//[[:space:]]/}"
+		[ -e "$stage$lib" ] && continue
+		mkdir -p "$stage$(dirname "$lib")"
+		cp -L "$lib" "$stage$lib"
+	done < <(ldd "$bin")
+}
+
+install_bin() { # install_bin SRC DEST
+	mkdir -p "$stage$(dirname "$2")"
+	cp -L "$1" "$stage$2"
+	chmod 0755 "$stage$2"
+	copy_libs "$1"
+}
+
+cp "$busybox" "$stage/bin/busybox"
+chmod 0755 "$stage/bin/busybox"
+
+install_bin /usr/sbin/ip /usr/sbin/ip
+have_nft=0
+if [ -x /usr/sbin/nft ]; then
+	install_bin /usr/sbin/nft /usr/sbin/nft
+	have_nft=1
+else
+	note "nftables not installed on host; image has no /usr/sbin/nft (apt-get install nftables)"
+fi
+
+# Name databases used by ip (rt_protos, ...) and nft (service/protocol names).
+[ -d /etc/iproute2 ] && cp -rL /etc/iproute2 "$stage/etc/iproute2"
+for f in /etc/services /etc/protocols /etc/ethertypes; do
+	[ -f "$f" ] && cp -L "$f" "$stage$f"
+done
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$stage/etc/passwd"
+printf 'root:x:0:\n' >"$stage/etc/group"
+printf '127.0.0.1 localhost\n::1 localhost\n' >"$stage/etc/hosts"
+echo "$kver" >"$stage/etc/kernel-version"
+
+for b in "$@"; do
+	install_bin "$b" "/usr/local/bin/$(basename "$b")"
+done
+
+# --- kernel modules ---------------------------------------------------------
+declare -A seen=()
+order=()
+
+builtin_mod() { # true if NAME is compiled into vmlinux
+	local n="${1//-/_}"
+	[ -f "$kmods/modules.builtin" ] &&
+		sed 's,.*/,,; s,\.ko$,,; s,-,_,g' "$kmods/modules.builtin" | grep -qx "$n"
+}
+
+# Depth-first walk so that every module is appended after its dependencies.
+resolve() { # resolve NAME OPTIONAL
+	local name="${1//-/_}" optional="$2" file deps dep
+	[ -n "${seen[$name]:-}" ] && return 0
+	seen[$name]=1
+	if ! file="$(modinfo -b "$kroot" -k "$kver" -F filename "$name" 2>/dev/null)"; then
+		if builtin_mod "$name"; then
+			note "module $name is built into $kver; skipping"
+			return 0
+		fi
+		[ "$optional" = 1 ] && { note "optional module $name not present in $kver; skipping"; return 0; }
+		die "module '$name' not found for kernel $kver (not built in either)"
+	fi
+	case "$file" in
+	"(builtin)") note "module $name is built into $kver; skipping"; return 0 ;;
+	esac
+	deps="$(modinfo -b "$kroot" -k "$kver" -F depends "$name")"
+	for dep in ${deps//,/ }; do
+		resolve "$dep" 0
+	done
+	order+=("$file")
+}
+
+for m in "${modules[@]}"; do
+	case "$m" in
+	*\?) resolve "${m%\?}" 1 ;;
+	*) resolve "$m" 0 ;;
+	esac
+done
+
+: >"$stage/etc/modules.load"
+for file in "${order[@]}"; do
+	rel="${file#"$kmods"/}"
+	case "$rel" in
+	/*) die "module path $file is outside $kmods" ;;
+	esac
+	dst="$stage/lib/modules/$kver/$rel"
+	mkdir -p "$(dirname "$dst")"
+	# busybox insmod cannot read compressed modules, so decompress here.
+	case "$file" in
+	*.ko.xz) need xz "apt-get install xz-utils"; xz -dc "$file" >"${dst%.xz}"; rel="${rel%.xz}" ;;
+	*.ko.zst) need zstd "apt-get install zstd"; zstd -qdc "$file" >"${dst%.zst}"; rel="${rel%.zst}" ;;
+	*.ko.gz) gzip -dc "$file" >"${dst%.gz}"; rel="${rel%.gz}" ;;
+	*.ko) cp "$file" "$dst" ;;
+	*) die "unexpected module file name $file" ;;
+	esac
+	echo "$rel" >>"$stage/etc/modules.load"
+done
+for f in modules.order modules.builtin modules.builtin.modinfo; do
+	[ -f "$kmods/$f" ] && cp "$kmods/$f" "$stage/lib/modules/$kver/"
+done
+# modules.dep/alias for the subset, so the kernel's on-demand module requests
+# (via busybox modprobe) find anything that was not preloaded.
+depmod -b "$stage" "$kver" || die "depmod on the image failed"
+
+# --- /init ------------------------------------------------------------------
+cat >"$stage/init" <<'INIT'
+#!/bin/busybox sh
+# PID 1 of the router-service helper VM. Deliberately no `set -e`: PID 1 must
+# always reach the VM-EXIT marker and power off, or the kernel panics.
+/bin/busybox mkdir -p /dev /proc /sys /run /tmp
+/bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
+# If the image had no /dev/console, stdio is closed until devtmpfs is mounted.
+[ -c /dev/console ] && exec </dev/console >/dev/console 2>&1
+/bin/busybox --install -s /bin
+export PATH=/usr/local/bin:/usr/sbin:/bin
+export HOME=/root
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts 2>/dev/null
+mount -t tmpfs -o mode=0755 tmpfs /run
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+# `ip netns add` needs its run dir (/var/run -> /run).
+mkdir -p /var/run/netns
+# Only emergencies on the console so the driver's output stays readable.
+dmesg -n 1
+hostname router-vm
+
+kver="$(uname -r)"
+if [ ! -d "/lib/modules/$kver" ]; then
+	echo "init: no modules for running kernel $kver (image built for $(cat /etc/kernel-version))"
+fi
+# Kernel-initiated module requests (e.g. nft expressions) go to busybox modprobe.
+echo /bin/modprobe >/proc/sys/kernel/modprobe 2>/dev/null
+modfail=0
+while read -r mod; do
+	[ -n "$mod" ] || continue
+	if ! out="$(insmod "/lib/modules/$kver/$mod" 2>&1)"; then
+		# EEXIST means it was already loaded (e.g. pulled in on demand).
+		case "$out" in
+		*"File exists"*) ;;
+		*) echo "init: insmod $mod failed: $out"; modfail=$((modfail + 1)) ;;
+		esac
+	fi
+done </etc/modules.load
+[ "$modfail" -eq 0 ] || echo "init: $modfail module(s) failed to load"
+
+ip link set lo up
+
+mode=test
+for word in $(cat /proc/cmdline); do
+	case "$word" in
+	rs.mode=*) mode="${word#rs.mode=}" ;;
+	esac
+done
+
+if [ -x /usr/local/bin/vm-driver ]; then
+	/usr/local/bin/vm-driver -mode "$mode"
+	rc=$?
+else
+	echo "init: /usr/local/bin/vm-driver missing"
+	rc=127
+fi
+# Leading newline: the driver's last line may lack one; run.sh greps this.
+printf '\nVM-EXIT: %s\n' "$rc"
+sync
+poweroff -f
+# Fallbacks if ACPI power-off did not work: reboot (QEMU runs -no-reboot).
+sleep 5
+echo b >/proc/sysrq-trigger
+INIT
+chmod 0755 "$stage/init"
+
+# Console node so the kernel can give /init stdio before devtmpfs is mounted.
+if [ "$(id -u)" = 0 ]; then
+	mknod -m 0600 "$stage/dev/console" c 5 1
+	mknod -m 0666 "$stage/dev/null" c 1 3
+	# Sanity check that the copied libraries are complete.
+	# (ip -V complains on stderr that it cannot query libbpf at runtime; harmless.)
+	out="$(chroot "$stage" /usr/sbin/ip -V 2>&1)" ||
+		die "ip does not run inside the image (missing libraries?): $out"
+	if [ "$have_nft" = 1 ]; then
+		out="$(chroot "$stage" /usr/sbin/nft --version 2>&1)" ||
+			die "nft does not run inside the image (missing libraries?): $out"
+	fi
+fi
+
+# --- pack -------------------------------------------------------------------
+mkdir -p "$(dirname "$output")"
+tmp_out="$output.tmp.$$"
+(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) |
+	gzip -6 >"$tmp_out" || { rm -f "$tmp_out"; die "packing failed"; }
+mv "$tmp_out" "$output"
+# Record which kernel the modules belong to, for run.sh.
+echo "$kver" >"$output.kver"
+
+note "wrote $output ($(du -h "$output" | cut -f1)) for kernel $kver, ${#order[@]} modules:"
+for file in "${order[@]}"; do
+	basename "$file"
+done | tr '\n' ' ' | sed 's/ $/\n/' >&2
