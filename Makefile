@@ -41,3 +41,32 @@ proto: $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc
 proto-check: proto
 	@git diff --exit-code -- api/router || { echo "generated code in api/router is stale: run 'make proto' and commit" >&2; exit 1; }
 
+VM_INITRAMFS := $(VM_CACHE)/initramfs.cpio.gz
+VM_BINS := $(BIN)/router-service $(BIN)/routerctl $(BIN)/vm-driver
+
+$(BIN)/vm-driver: build
+	$(GOBUILD) -o $(BIN)/vm-driver ./test/vm/driver
+
+# vm-image boots nothing: it fetches the kernel and packs our binaries with
+# busybox and the kernel modules into the helper VM's initramfs.
+vm-image: build $(BIN)/vm-driver
+	test/vm/fetch-kernel.sh
+	VM_INITRAMFS=$(VM_INITRAMFS) test/vm/mkinitramfs.sh $(VM_INITRAMFS) $(VM_BINS)
+
+# vm-test boots the helper VM and runs the end-to-end scenario inside it.
+vm-test: vm-image
+	VM_INITRAMFS=$(VM_INITRAMFS) test/vm/run.sh --mode test
+
+# demo boots the helper VM and narrates creating networks and pinging them.
+demo: vm-image
+	@VM_INITRAMFS=$(VM_INITRAMFS) test/vm/run.sh --mode demo
+
+# unit-test runs every Go test. Tests that create network namespaces need
+# root and fail (never skip) without it.
+unit-test:
+	$(GO) test -race -count=1 ./...
+
+test: proto-check build build-arm64 unit-test vm-test
+
+clean:
+	rm -rf $(BIN) $(CACHE)

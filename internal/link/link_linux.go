@@ -24,10 +24,12 @@ type Manager struct {
 func NewManager(ns netns.NsHandle) (*Manager, error) {
 	var h *netlink.Handle
 	var err error
+	// Only rtnetlink: asking for every family would also open an XFRM
+	// socket, which fails on kernels without xfrm_user.
 	if ns == netns.None() {
-		h, err = netlink.NewHandle()
+		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
 	} else {
-		h, err = netlink.NewHandleAt(ns)
+		h, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening netlink handle: %w", err)

@@ -44,8 +44,9 @@ if [ ! -f "$stamp" ] || [ ! -f "$kroot/boot/vmlinuz-$ver" ] || [ ! -d "$kroot/li
 	# triggers apt's "unsandboxed" notice; running as root explicitly avoids that noise.
 	(cd "$dl" && apt-get -q=2 -o APT::Sandbox::User=root download "$pkg" >/dev/null) ||
 		die "apt-get download $pkg failed"
-	deb="$(ls -1 "$dl/${pkg}_"*.deb 2>/dev/null | head -n1)"
-	[ -n "$deb" ] || die "downloaded .deb for $pkg not found in $dl"
+	debs=("$dl/${pkg}_"*.deb)
+	deb="${debs[0]}"
+	[ -f "$deb" ] || die "downloaded .deb for $pkg not found in $dl"
 	# Unpack into a fresh dir so a stale older kernel never mixes with the new one.
 	rm -rf "$kroot.tmp"
 	mkdir -p "$kroot.tmp"

@@ -243,8 +243,9 @@ done </etc/modules.load
 
 ip link set lo up
 
-mode=test
-for word in $(cat /proc/cmdline); do
+mode="test"
+read -r cmdline </proc/cmdline
+for word in $cmdline; do
 	case "$word" in
 	rs.mode=*) mode="${word#rs.mode=}" ;;
 	esac

@@ -25,7 +25,7 @@ note() { echo "run.sh: $*" >&2; }
 
 usage() { echo "usage: $0 [--mode MODE] [--timeout SECONDS]" >&2; exit 2; }
 
-mode=test
+mode="test"
 timeout=420
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -39,7 +39,9 @@ while [ $# -gt 0 ]; do
 done
 # The mode travels on the kernel command line as one word.
 [[ "$mode" =~ ^[A-Za-z0-9_.-]+$ ]] || die "invalid mode '$mode' (allowed: letters, digits, _ . -)"
-[[ "$timeout" =~ ^[0-9]+$ ]] && [ "$timeout" -gt 0 ] || die "invalid timeout '$timeout'"
+if ! [[ "$timeout" =~ ^[0-9]+$ ]] || [ "$timeout" -eq 0 ]; then
+	die "invalid timeout '$timeout'"
+fi
 
 command -v qemu-system-x86_64 >/dev/null 2>&1 ||
 	die "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
@@ -79,6 +81,7 @@ stop_qemu() {
 	qpid=""
 }
 
+# shellcheck disable=SC2317 # invoked via trap
 cleanup() {
 	stop_qemu
 	if [ -n "$reader" ]; then
@@ -108,11 +111,14 @@ fi
 
 append="console=ttyS0 quiet loglevel=3 panic=-1 rs.mode=$mode${VM_APPEND:+ $VM_APPEND}"
 start=$SECONDS
-# stdin from /dev/null: -nographic would otherwise put a terminal into raw mode
-# and forward Ctrl-C to the guest instead of to us.
+# "-display none -serial mon:stdio" is -nographic without SeaBIOS's serial
+# console: with -nographic SeaBIOS prints a banner plus terminal-reset escapes
+# on the serial line and bytes get lost at the hand-over to the kernel.
+# stdin from /dev/null: a terminal would otherwise be put into raw mode and
+# Ctrl-C forwarded to the guest instead of to us.
 "${pdeath[@]}" qemu-system-x86_64 \
 	-accel tcg -cpu max -smp 2 -m 1024 \
-	-nographic -no-reboot -nic none \
+	-display none -serial mon:stdio -no-reboot -nic none \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "$append" \
 	</dev/null >"$work/console" 2>&1 &

@@ -127,10 +127,13 @@ func (s *suite) scenario(client pb.RouterServiceClient) {
 	// tags correctly, so that the failures below are due to isolation.
 	s.check("rogue container tagged 100", setContainerAddr("rogue", 100, "172.18.0.50/16"))
 	s.checkf("rogue container tagged 100 pings 172.18.0.1", ping("rogue", net100.gateway), "no reply")
+	s.checkf("rogue container tagged 100 resolves 172.18.0.1 by ARP", arpAnswered("rogue", "eth0.100", net100.gateway), "no ARP reply")
 	s.check("rogue container untagged", setContainerAddr("rogue", 0, "172.18.0.50/16"))
 	s.checkf("untagged frames cannot reach 172.18.0.1", !ping("rogue", net100.gateway), "gateway answered untagged frames")
+	s.checkf("untagged ARP for 172.18.0.1 gets no answer", !arpAnswered("rogue", "eth0", net100.gateway), "router answered ARP on the untagged parent")
 	s.check("rogue container tagged 200", setContainerAddr("rogue", 200, "172.18.0.50/16"))
 	s.checkf("frames tagged 200 cannot reach 172.18.0.1", !ping("rogue", net100.gateway), "gateway of VLAN 100 answered on VLAN 200")
+	s.checkf("ARP tagged 200 for 172.18.0.1 gets no answer", !arpAnswered("rogue", "eth0.200", net100.gateway), "router answered ARP for VLAN 100's gateway on VLAN 200")
 
 	s.check("ListVLANs matches the kernel", listMatchesKernel(ctx, client, []network{net100, net200}))
 	one, err := client.ListVLANs(ctx, &pb.ListVLANsRequest{VlanId: 100})

@@ -123,6 +123,14 @@ func ping(ns, dst string) bool {
 	return false
 }
 
+// arpAnswered reports whether anyone answers ARP for dst on the container's
+// device. Unlike ping, this catches a router that answers for its gateway
+// address on the wrong VLAN even when its IP replies would go astray.
+func arpAnswered(ns, dev, dst string) bool {
+	_, err := inNS(ns, "/bin/arping", "-f", "-c", "3", "-w", "3", "-I", dev, dst)
+	return err == nil
+}
+
 // daemon is a running router-service.
 type daemon struct {
 	cmd *exec.Cmd
