@@ -170,4 +170,7 @@ if [ -z "$rc" ]; then
 	exit 125
 fi
 note "VM (mode $mode) exited with $rc after ${elapsed}s (log: $log)"
+# Repeat the scenario's closing count last, after QEMU's and our own notes.
+summary="$(grep -aE '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)" || true
+[ -z "$summary" ] || echo "vm: $summary"
 exit "$rc"
