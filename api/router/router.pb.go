@@ -37,7 +37,10 @@ type CreateVLANRequest struct {
 	// 0 means the parent interface's MTU.
 	Mtu uint32 `protobuf:"varint,5,opt,name=mtu,proto3" json:"mtu,omitempty"`
 	// Absent means NAT on (the documented default); explicit false means off.
-	EnableNat     *bool `protobuf:"varint,6,opt,name=enable_nat,json=enableNat,proto3,oneof" json:"enable_nat,omitempty"`
+	EnableNat *bool `protobuf:"varint,6,opt,name=enable_nat,json=enableNat,proto3,oneof" json:"enable_nat,omitempty"`
+	// An internal network has no route to the outside: no NAT, no forwarding
+	// to the uplink. It cannot be combined with enable_nat = true.
+	Internal      bool `protobuf:"varint,7,opt,name=internal,proto3" json:"internal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -110,6 +113,13 @@ func (x *CreateVLANRequest) GetMtu() uint32 {
 func (x *CreateVLANRequest) GetEnableNat() bool {
 	if x != nil && x.EnableNat != nil {
 		return *x.EnableNat
+	}
+	return false
+}
+
+func (x *CreateVLANRequest) GetInternal() bool {
+	if x != nil {
+		return x.Internal
 	}
 	return false
 }
@@ -279,9 +289,10 @@ func (x *DeleteVLANResponse) GetError() string {
 }
 
 type ConfigureNATRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	VlanId        uint32                 `protobuf:"varint,1,opt,name=vlan_id,json=vlanId,proto3" json:"vlan_id,omitempty"`
-	SourceSubnet  string                 `protobuf:"bytes,2,opt,name=source_subnet,json=sourceSubnet,proto3" json:"source_subnet,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	VlanId uint32                 `protobuf:"varint,1,opt,name=vlan_id,json=vlanId,proto3" json:"vlan_id,omitempty"`
+	// Empty means the network's own subnet.
+	SourceSubnet  string `protobuf:"bytes,2,opt,name=source_subnet,json=sourceSubnet,proto3" json:"source_subnet,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -383,9 +394,10 @@ func (x *ConfigureNATResponse) GetError() string {
 }
 
 type RemoveNATRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	VlanId        uint32                 `protobuf:"varint,1,opt,name=vlan_id,json=vlanId,proto3" json:"vlan_id,omitempty"`
-	SourceSubnet  string                 `protobuf:"bytes,2,opt,name=source_subnet,json=sourceSubnet,proto3" json:"source_subnet,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	VlanId uint32                 `protobuf:"varint,1,opt,name=vlan_id,json=vlanId,proto3" json:"vlan_id,omitempty"`
+	// Empty removes all NAT of the network.
+	SourceSubnet  string `protobuf:"bytes,2,opt,name=source_subnet,json=sourceSubnet,proto3" json:"source_subnet,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -492,8 +504,11 @@ type ConfigureDNSRequest struct {
 	Subnet  string                 `protobuf:"bytes,2,opt,name=subnet,proto3" json:"subnet,omitempty"`
 	Gateway string                 `protobuf:"bytes,3,opt,name=gateway,proto3" json:"gateway,omitempty"`
 	Domain  string                 `protobuf:"bytes,4,opt,name=domain,proto3" json:"domain,omitempty"`
-	// Container name -> IPv4 address.
-	Hosts         map[string]string `protobuf:"bytes,5,rep,name=hosts,proto3" json:"hosts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Container name -> IPv4 address. Names are added to (or updated in) the
+	// network's records; other names are kept unless replace_hosts is set.
+	Hosts map[string]string `protobuf:"bytes,5,rep,name=hosts,proto3" json:"hosts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Make hosts the complete set of the network's names.
+	ReplaceHosts  bool `protobuf:"varint,6,opt,name=replace_hosts,json=replaceHosts,proto3" json:"replace_hosts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -563,6 +578,13 @@ func (x *ConfigureDNSRequest) GetHosts() map[string]string {
 	return nil
 }
 
+func (x *ConfigureDNSRequest) GetReplaceHosts() bool {
+	if x != nil {
+		return x.ReplaceHosts
+	}
+	return false
+}
+
 type ConfigureDNSResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Success       bool                   `protobuf:"varint,1,opt,name=success,proto3" json:"success,omitempty"`
@@ -621,8 +643,10 @@ type AddPortMappingRequest struct {
 	ContainerPort uint32                 `protobuf:"varint,2,opt,name=container_port,json=containerPort,proto3" json:"container_port,omitempty"`
 	HostPort      uint32                 `protobuf:"varint,3,opt,name=host_port,json=hostPort,proto3" json:"host_port,omitempty"`
 	// "tcp" or "udp".
-	Protocol      string `protobuf:"bytes,4,opt,name=protocol,proto3" json:"protocol,omitempty"`
-	VlanId        uint32 `protobuf:"varint,5,opt,name=vlan_id,json=vlanId,proto3" json:"vlan_id,omitempty"`
+	Protocol string `protobuf:"bytes,4,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	VlanId   uint32 `protobuf:"varint,5,opt,name=vlan_id,json=vlanId,proto3" json:"vlan_id,omitempty"`
+	// Host address to publish on; empty means every address.
+	HostIp        string `protobuf:"bytes,6,opt,name=host_ip,json=hostIp,proto3" json:"host_ip,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -692,6 +716,13 @@ func (x *AddPortMappingRequest) GetVlanId() uint32 {
 	return 0
 }
 
+func (x *AddPortMappingRequest) GetHostIp() string {
+	if x != nil {
+		return x.HostIp
+	}
+	return ""
+}
+
 type AddPortMappingResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Success       bool                   `protobuf:"varint,1,opt,name=success,proto3" json:"success,omitempty"`
@@ -745,9 +776,11 @@ func (x *AddPortMappingResponse) GetError() string {
 }
 
 type RemovePortMappingRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	HostPort      uint32                 `protobuf:"varint,1,opt,name=host_port,json=hostPort,proto3" json:"host_port,omitempty"`
-	Protocol      string                 `protobuf:"bytes,2,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	HostPort uint32                 `protobuf:"varint,1,opt,name=host_port,json=hostPort,proto3" json:"host_port,omitempty"`
+	Protocol string                 `protobuf:"bytes,2,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	// As given to AddPortMapping; empty means the every-address mapping.
+	HostIp        string `protobuf:"bytes,3,opt,name=host_ip,json=hostIp,proto3" json:"host_ip,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -792,6 +825,13 @@ func (x *RemovePortMappingRequest) GetHostPort() uint32 {
 func (x *RemovePortMappingRequest) GetProtocol() string {
 	if x != nil {
 		return x.Protocol
+	}
+	return ""
+}
+
+func (x *RemovePortMappingRequest) GetHostIp() string {
+	if x != nil {
+		return x.HostIp
 	}
 	return ""
 }
@@ -955,6 +995,8 @@ type VLANInterface struct {
 	Mtu           uint32                 `protobuf:"varint,6,opt,name=mtu,proto3" json:"mtu,omitempty"`
 	IsUp          bool                   `protobuf:"varint,7,opt,name=is_up,json=isUp,proto3" json:"is_up,omitempty"`
 	NatEnabled    bool                   `protobuf:"varint,8,opt,name=nat_enabled,json=natEnabled,proto3" json:"nat_enabled,omitempty"`
+	NetworkName   string                 `protobuf:"bytes,9,opt,name=network_name,json=networkName,proto3" json:"network_name,omitempty"`
+	Internal      bool                   `protobuf:"varint,10,opt,name=internal,proto3" json:"internal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1041,6 +1083,20 @@ func (x *VLANInterface) GetIsUp() bool {
 func (x *VLANInterface) GetNatEnabled() bool {
 	if x != nil {
 		return x.NatEnabled
+	}
+	return false
+}
+
+func (x *VLANInterface) GetNetworkName() string {
+	if x != nil {
+		return x.NetworkName
+	}
+	return ""
+}
+
+func (x *VLANInterface) GetInternal() bool {
+	if x != nil {
+		return x.Internal
 	}
 	return false
 }
@@ -1149,11 +1205,419 @@ func (x *HealthResponse) GetUptimeSeconds() uint64 {
 	return 0
 }
 
+type RemoveDNSHostsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	VlanId        uint32                 `protobuf:"varint,1,opt,name=vlan_id,json=vlanId,proto3" json:"vlan_id,omitempty"`
+	Names         []string               `protobuf:"bytes,2,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveDNSHostsRequest) Reset() {
+	*x = RemoveDNSHostsRequest{}
+	mi := &file_api_router_router_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveDNSHostsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveDNSHostsRequest) ProtoMessage() {}
+
+func (x *RemoveDNSHostsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_api_router_router_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveDNSHostsRequest.ProtoReflect.Descriptor instead.
+func (*RemoveDNSHostsRequest) Descriptor() ([]byte, []int) {
+	return file_api_router_router_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RemoveDNSHostsRequest) GetVlanId() uint32 {
+	if x != nil {
+		return x.VlanId
+	}
+	return 0
+}
+
+func (x *RemoveDNSHostsRequest) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+type RemoveDNSHostsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Success       bool                   `protobuf:"varint,1,opt,name=success,proto3" json:"success,omitempty"`
+	Error         string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveDNSHostsResponse) Reset() {
+	*x = RemoveDNSHostsResponse{}
+	mi := &file_api_router_router_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveDNSHostsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveDNSHostsResponse) ProtoMessage() {}
+
+func (x *RemoveDNSHostsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_api_router_router_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveDNSHostsResponse.ProtoReflect.Descriptor instead.
+func (*RemoveDNSHostsResponse) Descriptor() ([]byte, []int) {
+	return file_api_router_router_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RemoveDNSHostsResponse) GetSuccess() bool {
+	if x != nil {
+		return x.Success
+	}
+	return false
+}
+
+func (x *RemoveDNSHostsResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+type GetStateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 0 returns every network.
+	VlanId        uint32 `protobuf:"varint,1,opt,name=vlan_id,json=vlanId,proto3" json:"vlan_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStateRequest) Reset() {
+	*x = GetStateRequest{}
+	mi := &file_api_router_router_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStateRequest) ProtoMessage() {}
+
+func (x *GetStateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_api_router_router_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStateRequest.ProtoReflect.Descriptor instead.
+func (*GetStateRequest) Descriptor() ([]byte, []int) {
+	return file_api_router_router_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GetStateRequest) GetVlanId() uint32 {
+	if x != nil {
+		return x.VlanId
+	}
+	return 0
+}
+
+type GetStateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Networks      []*NetworkState        `protobuf:"bytes,1,rep,name=networks,proto3" json:"networks,omitempty"`
+	PortMappings  []*PortMapping         `protobuf:"bytes,2,rep,name=port_mappings,json=portMappings,proto3" json:"port_mappings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStateResponse) Reset() {
+	*x = GetStateResponse{}
+	mi := &file_api_router_router_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStateResponse) ProtoMessage() {}
+
+func (x *GetStateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_api_router_router_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStateResponse.ProtoReflect.Descriptor instead.
+func (*GetStateResponse) Descriptor() ([]byte, []int) {
+	return file_api_router_router_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetStateResponse) GetNetworks() []*NetworkState {
+	if x != nil {
+		return x.Networks
+	}
+	return nil
+}
+
+func (x *GetStateResponse) GetPortMappings() []*PortMapping {
+	if x != nil {
+		return x.PortMappings
+	}
+	return nil
+}
+
+type NetworkState struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Desired state merged with the live link, as ListVLANs reports it.
+	Vlan *VLANInterface `protobuf:"bytes,1,opt,name=vlan,proto3" json:"vlan,omitempty"`
+	// Source subnets masqueraded in addition to (or, with NAT off, instead
+	// of) the network's own subnet.
+	NatSources    []string   `protobuf:"bytes,2,rep,name=nat_sources,json=natSources,proto3" json:"nat_sources,omitempty"`
+	Dns           *DNSConfig `protobuf:"bytes,3,opt,name=dns,proto3" json:"dns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkState) Reset() {
+	*x = NetworkState{}
+	mi := &file_api_router_router_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkState) ProtoMessage() {}
+
+func (x *NetworkState) ProtoReflect() protoreflect.Message {
+	mi := &file_api_router_router_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkState.ProtoReflect.Descriptor instead.
+func (*NetworkState) Descriptor() ([]byte, []int) {
+	return file_api_router_router_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *NetworkState) GetVlan() *VLANInterface {
+	if x != nil {
+		return x.Vlan
+	}
+	return nil
+}
+
+func (x *NetworkState) GetNatSources() []string {
+	if x != nil {
+		return x.NatSources
+	}
+	return nil
+}
+
+func (x *NetworkState) GetDns() *DNSConfig {
+	if x != nil {
+		return x.Dns
+	}
+	return nil
+}
+
+type DNSConfig struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       bool                   `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	Domain        string                 `protobuf:"bytes,2,opt,name=domain,proto3" json:"domain,omitempty"`
+	Hosts         map[string]string      `protobuf:"bytes,3,rep,name=hosts,proto3" json:"hosts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DNSConfig) Reset() {
+	*x = DNSConfig{}
+	mi := &file_api_router_router_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DNSConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DNSConfig) ProtoMessage() {}
+
+func (x *DNSConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_api_router_router_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DNSConfig.ProtoReflect.Descriptor instead.
+func (*DNSConfig) Descriptor() ([]byte, []int) {
+	return file_api_router_router_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *DNSConfig) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *DNSConfig) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *DNSConfig) GetHosts() map[string]string {
+	if x != nil {
+		return x.Hosts
+	}
+	return nil
+}
+
+type PortMapping struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Protocol      string                 `protobuf:"bytes,1,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	HostIp        string                 `protobuf:"bytes,2,opt,name=host_ip,json=hostIp,proto3" json:"host_ip,omitempty"`
+	HostPort      uint32                 `protobuf:"varint,3,opt,name=host_port,json=hostPort,proto3" json:"host_port,omitempty"`
+	ContainerIp   string                 `protobuf:"bytes,4,opt,name=container_ip,json=containerIp,proto3" json:"container_ip,omitempty"`
+	ContainerPort uint32                 `protobuf:"varint,5,opt,name=container_port,json=containerPort,proto3" json:"container_port,omitempty"`
+	VlanId        uint32                 `protobuf:"varint,6,opt,name=vlan_id,json=vlanId,proto3" json:"vlan_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PortMapping) Reset() {
+	*x = PortMapping{}
+	mi := &file_api_router_router_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PortMapping) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PortMapping) ProtoMessage() {}
+
+func (x *PortMapping) ProtoReflect() protoreflect.Message {
+	mi := &file_api_router_router_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PortMapping.ProtoReflect.Descriptor instead.
+func (*PortMapping) Descriptor() ([]byte, []int) {
+	return file_api_router_router_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *PortMapping) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *PortMapping) GetHostIp() string {
+	if x != nil {
+		return x.HostIp
+	}
+	return ""
+}
+
+func (x *PortMapping) GetHostPort() uint32 {
+	if x != nil {
+		return x.HostPort
+	}
+	return 0
+}
+
+func (x *PortMapping) GetContainerIp() string {
+	if x != nil {
+		return x.ContainerIp
+	}
+	return ""
+}
+
+func (x *PortMapping) GetContainerPort() uint32 {
+	if x != nil {
+		return x.ContainerPort
+	}
+	return 0
+}
+
+func (x *PortMapping) GetVlanId() uint32 {
+	if x != nil {
+		return x.VlanId
+	}
+	return 0
+}
+
 var File_api_router_router_proto protoreflect.FileDescriptor
 
 const file_api_router_router_proto_rawDesc = "" +
 	"\n" +
-	"\x17api/router/router.proto\x12\x06router\"\xc6\x01\n" +
+	"\x17api/router/router.proto\x12\x06router\"\xe2\x01\n" +
 	"\x11CreateVLANRequest\x12\x17\n" +
 	"\avlan_id\x18\x01 \x01(\rR\x06vlanId\x12\x16\n" +
 	"\x06subnet\x18\x02 \x01(\tR\x06subnet\x12\x18\n" +
@@ -1161,7 +1625,8 @@ const file_api_router_router_proto_rawDesc = "" +
 	"\fnetwork_name\x18\x04 \x01(\tR\vnetworkName\x12\x10\n" +
 	"\x03mtu\x18\x05 \x01(\rR\x03mtu\x12\"\n" +
 	"\n" +
-	"enable_nat\x18\x06 \x01(\bH\x00R\tenableNat\x88\x01\x01B\r\n" +
+	"enable_nat\x18\x06 \x01(\bH\x00R\tenableNat\x88\x01\x01\x12\x1a\n" +
+	"\binternal\x18\a \x01(\bR\binternalB\r\n" +
 	"\v_enable_nat\"\x8c\x01\n" +
 	"\x12CreateVLANResponse\x12\x18\n" +
 	"\asuccess\x18\x01 \x01(\bR\asuccess\x12%\n" +
@@ -1185,32 +1650,35 @@ const file_api_router_router_proto_rawDesc = "" +
 	"\rsource_subnet\x18\x02 \x01(\tR\fsourceSubnet\"C\n" +
 	"\x11RemoveNATResponse\x12\x18\n" +
 	"\asuccess\x18\x01 \x01(\bR\asuccess\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error\"\xf0\x01\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"\x95\x02\n" +
 	"\x13ConfigureDNSRequest\x12\x17\n" +
 	"\avlan_id\x18\x01 \x01(\rR\x06vlanId\x12\x16\n" +
 	"\x06subnet\x18\x02 \x01(\tR\x06subnet\x12\x18\n" +
 	"\agateway\x18\x03 \x01(\tR\agateway\x12\x16\n" +
 	"\x06domain\x18\x04 \x01(\tR\x06domain\x12<\n" +
-	"\x05hosts\x18\x05 \x03(\v2&.router.ConfigureDNSRequest.HostsEntryR\x05hosts\x1a8\n" +
+	"\x05hosts\x18\x05 \x03(\v2&.router.ConfigureDNSRequest.HostsEntryR\x05hosts\x12#\n" +
+	"\rreplace_hosts\x18\x06 \x01(\bR\freplaceHosts\x1a8\n" +
 	"\n" +
 	"HostsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"F\n" +
 	"\x14ConfigureDNSResponse\x12\x18\n" +
 	"\asuccess\x18\x01 \x01(\bR\asuccess\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error\"\xb3\x01\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"\xcc\x01\n" +
 	"\x15AddPortMappingRequest\x12!\n" +
 	"\fcontainer_ip\x18\x01 \x01(\tR\vcontainerIp\x12%\n" +
 	"\x0econtainer_port\x18\x02 \x01(\rR\rcontainerPort\x12\x1b\n" +
 	"\thost_port\x18\x03 \x01(\rR\bhostPort\x12\x1a\n" +
 	"\bprotocol\x18\x04 \x01(\tR\bprotocol\x12\x17\n" +
-	"\avlan_id\x18\x05 \x01(\rR\x06vlanId\"H\n" +
+	"\avlan_id\x18\x05 \x01(\rR\x06vlanId\x12\x17\n" +
+	"\ahost_ip\x18\x06 \x01(\tR\x06hostIp\"H\n" +
 	"\x16AddPortMappingResponse\x12\x18\n" +
 	"\asuccess\x18\x01 \x01(\bR\asuccess\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error\"S\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"l\n" +
 	"\x18RemovePortMappingRequest\x12\x1b\n" +
 	"\thost_port\x18\x01 \x01(\rR\bhostPort\x12\x1a\n" +
-	"\bprotocol\x18\x02 \x01(\tR\bprotocol\"K\n" +
+	"\bprotocol\x18\x02 \x01(\tR\bprotocol\x12\x17\n" +
+	"\ahost_ip\x18\x03 \x01(\tR\x06hostIp\"K\n" +
 	"\x19RemovePortMappingResponse\x12\x18\n" +
 	"\asuccess\x18\x01 \x01(\bR\asuccess\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\"+\n" +
@@ -1218,7 +1686,7 @@ const file_api_router_router_proto_rawDesc = "" +
 	"\avlan_id\x18\x01 \x01(\rR\x06vlanId\"V\n" +
 	"\x11ListVLANsResponse\x12+\n" +
 	"\x05vlans\x18\x01 \x03(\v2\x15.router.VLANInterfaceR\x05vlans\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error\"\xea\x01\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"\xa9\x02\n" +
 	"\rVLANInterface\x12\x17\n" +
 	"\avlan_id\x18\x01 \x01(\rR\x06vlanId\x12%\n" +
 	"\x0einterface_name\x18\x02 \x01(\tR\rinterfaceName\x12\x18\n" +
@@ -1229,13 +1697,47 @@ const file_api_router_router_proto_rawDesc = "" +
 	"\x03mtu\x18\x06 \x01(\rR\x03mtu\x12\x13\n" +
 	"\x05is_up\x18\a \x01(\bR\x04isUp\x12\x1f\n" +
 	"\vnat_enabled\x18\b \x01(\bR\n" +
-	"natEnabled\"\x0f\n" +
+	"natEnabled\x12!\n" +
+	"\fnetwork_name\x18\t \x01(\tR\vnetworkName\x12\x1a\n" +
+	"\binternal\x18\n" +
+	" \x01(\bR\binternal\"\x0f\n" +
 	"\rHealthRequest\"\x8c\x01\n" +
 	"\x0eHealthResponse\x12\x18\n" +
 	"\ahealthy\x18\x01 \x01(\bR\ahealthy\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12!\n" +
 	"\factive_vlans\x18\x03 \x01(\rR\vactiveVlans\x12%\n" +
-	"\x0euptime_seconds\x18\x04 \x01(\x04R\ruptimeSeconds2\x9a\x05\n" +
+	"\x0euptime_seconds\x18\x04 \x01(\x04R\ruptimeSeconds\"F\n" +
+	"\x15RemoveDNSHostsRequest\x12\x17\n" +
+	"\avlan_id\x18\x01 \x01(\rR\x06vlanId\x12\x14\n" +
+	"\x05names\x18\x02 \x03(\tR\x05names\"H\n" +
+	"\x16RemoveDNSHostsResponse\x12\x18\n" +
+	"\asuccess\x18\x01 \x01(\bR\asuccess\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"*\n" +
+	"\x0fGetStateRequest\x12\x17\n" +
+	"\avlan_id\x18\x01 \x01(\rR\x06vlanId\"~\n" +
+	"\x10GetStateResponse\x120\n" +
+	"\bnetworks\x18\x01 \x03(\v2\x14.router.NetworkStateR\bnetworks\x128\n" +
+	"\rport_mappings\x18\x02 \x03(\v2\x13.router.PortMappingR\fportMappings\"\x7f\n" +
+	"\fNetworkState\x12)\n" +
+	"\x04vlan\x18\x01 \x01(\v2\x15.router.VLANInterfaceR\x04vlan\x12\x1f\n" +
+	"\vnat_sources\x18\x02 \x03(\tR\n" +
+	"natSources\x12#\n" +
+	"\x03dns\x18\x03 \x01(\v2\x11.router.DNSConfigR\x03dns\"\xab\x01\n" +
+	"\tDNSConfig\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x16\n" +
+	"\x06domain\x18\x02 \x01(\tR\x06domain\x122\n" +
+	"\x05hosts\x18\x03 \x03(\v2\x1c.router.DNSConfig.HostsEntryR\x05hosts\x1a8\n" +
+	"\n" +
+	"HostsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc2\x01\n" +
+	"\vPortMapping\x12\x1a\n" +
+	"\bprotocol\x18\x01 \x01(\tR\bprotocol\x12\x17\n" +
+	"\ahost_ip\x18\x02 \x01(\tR\x06hostIp\x12\x1b\n" +
+	"\thost_port\x18\x03 \x01(\rR\bhostPort\x12!\n" +
+	"\fcontainer_ip\x18\x04 \x01(\tR\vcontainerIp\x12%\n" +
+	"\x0econtainer_port\x18\x05 \x01(\rR\rcontainerPort\x12\x17\n" +
+	"\avlan_id\x18\x06 \x01(\rR\x06vlanId2\xaa\x06\n" +
 	"\rRouterService\x12C\n" +
 	"\n" +
 	"CreateVLAN\x12\x19.router.CreateVLANRequest\x1a\x1a.router.CreateVLANResponse\x12C\n" +
@@ -1247,7 +1749,9 @@ const file_api_router_router_proto_rawDesc = "" +
 	"\x0eAddPortMapping\x12\x1d.router.AddPortMappingRequest\x1a\x1e.router.AddPortMappingResponse\x12X\n" +
 	"\x11RemovePortMapping\x12 .router.RemovePortMappingRequest\x1a!.router.RemovePortMappingResponse\x12@\n" +
 	"\tListVLANs\x12\x18.router.ListVLANsRequest\x1a\x19.router.ListVLANsResponse\x12:\n" +
-	"\tGetHealth\x12\x15.router.HealthRequest\x1a\x16.router.HealthResponseB<Z:github.com/router-service/router-service/api/router;routerb\x06proto3"
+	"\tGetHealth\x12\x15.router.HealthRequest\x1a\x16.router.HealthResponse\x12O\n" +
+	"\x0eRemoveDNSHosts\x12\x1d.router.RemoveDNSHostsRequest\x1a\x1e.router.RemoveDNSHostsResponse\x12=\n" +
+	"\bGetState\x12\x17.router.GetStateRequest\x1a\x18.router.GetStateResponseB<Z:github.com/router-service/router-service/api/router;routerb\x06proto3"
 
 var (
 	file_api_router_router_proto_rawDescOnce sync.Once
@@ -1261,7 +1765,7 @@ func file_api_router_router_proto_rawDescGZIP() []byte {
 	return file_api_router_router_proto_rawDescData
 }
 
-var file_api_router_router_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_api_router_router_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_api_router_router_proto_goTypes = []any{
 	(*CreateVLANRequest)(nil),         // 0: router.CreateVLANRequest
 	(*CreateVLANResponse)(nil),        // 1: router.CreateVLANResponse
@@ -1282,34 +1786,51 @@ var file_api_router_router_proto_goTypes = []any{
 	(*VLANInterface)(nil),             // 16: router.VLANInterface
 	(*HealthRequest)(nil),             // 17: router.HealthRequest
 	(*HealthResponse)(nil),            // 18: router.HealthResponse
-	nil,                               // 19: router.ConfigureDNSRequest.HostsEntry
+	(*RemoveDNSHostsRequest)(nil),     // 19: router.RemoveDNSHostsRequest
+	(*RemoveDNSHostsResponse)(nil),    // 20: router.RemoveDNSHostsResponse
+	(*GetStateRequest)(nil),           // 21: router.GetStateRequest
+	(*GetStateResponse)(nil),          // 22: router.GetStateResponse
+	(*NetworkState)(nil),              // 23: router.NetworkState
+	(*DNSConfig)(nil),                 // 24: router.DNSConfig
+	(*PortMapping)(nil),               // 25: router.PortMapping
+	nil,                               // 26: router.ConfigureDNSRequest.HostsEntry
+	nil,                               // 27: router.DNSConfig.HostsEntry
 }
 var file_api_router_router_proto_depIdxs = []int32{
-	19, // 0: router.ConfigureDNSRequest.hosts:type_name -> router.ConfigureDNSRequest.HostsEntry
+	26, // 0: router.ConfigureDNSRequest.hosts:type_name -> router.ConfigureDNSRequest.HostsEntry
 	16, // 1: router.ListVLANsResponse.vlans:type_name -> router.VLANInterface
-	0,  // 2: router.RouterService.CreateVLAN:input_type -> router.CreateVLANRequest
-	2,  // 3: router.RouterService.DeleteVLAN:input_type -> router.DeleteVLANRequest
-	4,  // 4: router.RouterService.ConfigureNAT:input_type -> router.ConfigureNATRequest
-	6,  // 5: router.RouterService.RemoveNAT:input_type -> router.RemoveNATRequest
-	8,  // 6: router.RouterService.ConfigureDNS:input_type -> router.ConfigureDNSRequest
-	10, // 7: router.RouterService.AddPortMapping:input_type -> router.AddPortMappingRequest
-	12, // 8: router.RouterService.RemovePortMapping:input_type -> router.RemovePortMappingRequest
-	14, // 9: router.RouterService.ListVLANs:input_type -> router.ListVLANsRequest
-	17, // 10: router.RouterService.GetHealth:input_type -> router.HealthRequest
-	1,  // 11: router.RouterService.CreateVLAN:output_type -> router.CreateVLANResponse
-	3,  // 12: router.RouterService.DeleteVLAN:output_type -> router.DeleteVLANResponse
-	5,  // 13: router.RouterService.ConfigureNAT:output_type -> router.ConfigureNATResponse
-	7,  // 14: router.RouterService.RemoveNAT:output_type -> router.RemoveNATResponse
-	9,  // 15: router.RouterService.ConfigureDNS:output_type -> router.ConfigureDNSResponse
-	11, // 16: router.RouterService.AddPortMapping:output_type -> router.AddPortMappingResponse
-	13, // 17: router.RouterService.RemovePortMapping:output_type -> router.RemovePortMappingResponse
-	15, // 18: router.RouterService.ListVLANs:output_type -> router.ListVLANsResponse
-	18, // 19: router.RouterService.GetHealth:output_type -> router.HealthResponse
-	11, // [11:20] is the sub-list for method output_type
-	2,  // [2:11] is the sub-list for method input_type
-	2,  // [2:2] is the sub-list for extension type_name
-	2,  // [2:2] is the sub-list for extension extendee
-	0,  // [0:2] is the sub-list for field type_name
+	23, // 2: router.GetStateResponse.networks:type_name -> router.NetworkState
+	25, // 3: router.GetStateResponse.port_mappings:type_name -> router.PortMapping
+	16, // 4: router.NetworkState.vlan:type_name -> router.VLANInterface
+	24, // 5: router.NetworkState.dns:type_name -> router.DNSConfig
+	27, // 6: router.DNSConfig.hosts:type_name -> router.DNSConfig.HostsEntry
+	0,  // 7: router.RouterService.CreateVLAN:input_type -> router.CreateVLANRequest
+	2,  // 8: router.RouterService.DeleteVLAN:input_type -> router.DeleteVLANRequest
+	4,  // 9: router.RouterService.ConfigureNAT:input_type -> router.ConfigureNATRequest
+	6,  // 10: router.RouterService.RemoveNAT:input_type -> router.RemoveNATRequest
+	8,  // 11: router.RouterService.ConfigureDNS:input_type -> router.ConfigureDNSRequest
+	10, // 12: router.RouterService.AddPortMapping:input_type -> router.AddPortMappingRequest
+	12, // 13: router.RouterService.RemovePortMapping:input_type -> router.RemovePortMappingRequest
+	14, // 14: router.RouterService.ListVLANs:input_type -> router.ListVLANsRequest
+	17, // 15: router.RouterService.GetHealth:input_type -> router.HealthRequest
+	19, // 16: router.RouterService.RemoveDNSHosts:input_type -> router.RemoveDNSHostsRequest
+	21, // 17: router.RouterService.GetState:input_type -> router.GetStateRequest
+	1,  // 18: router.RouterService.CreateVLAN:output_type -> router.CreateVLANResponse
+	3,  // 19: router.RouterService.DeleteVLAN:output_type -> router.DeleteVLANResponse
+	5,  // 20: router.RouterService.ConfigureNAT:output_type -> router.ConfigureNATResponse
+	7,  // 21: router.RouterService.RemoveNAT:output_type -> router.RemoveNATResponse
+	9,  // 22: router.RouterService.ConfigureDNS:output_type -> router.ConfigureDNSResponse
+	11, // 23: router.RouterService.AddPortMapping:output_type -> router.AddPortMappingResponse
+	13, // 24: router.RouterService.RemovePortMapping:output_type -> router.RemovePortMappingResponse
+	15, // 25: router.RouterService.ListVLANs:output_type -> router.ListVLANsResponse
+	18, // 26: router.RouterService.GetHealth:output_type -> router.HealthResponse
+	20, // 27: router.RouterService.RemoveDNSHosts:output_type -> router.RemoveDNSHostsResponse
+	22, // 28: router.RouterService.GetState:output_type -> router.GetStateResponse
+	18, // [18:29] is the sub-list for method output_type
+	7,  // [7:18] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_api_router_router_proto_init() }
@@ -1324,7 +1845,7 @@ func file_api_router_router_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_router_router_proto_rawDesc), len(file_api_router_router_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

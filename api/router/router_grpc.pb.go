@@ -33,6 +33,8 @@ const (
 	RouterService_RemovePortMapping_FullMethodName = "/router.RouterService/RemovePortMapping"
 	RouterService_ListVLANs_FullMethodName         = "/router.RouterService/ListVLANs"
 	RouterService_GetHealth_FullMethodName         = "/router.RouterService/GetHealth"
+	RouterService_RemoveDNSHosts_FullMethodName    = "/router.RouterService/RemoveDNSHosts"
+	RouterService_GetState_FullMethodName          = "/router.RouterService/GetState"
 )
 
 // RouterServiceClient is the client API for RouterService service.
@@ -53,6 +55,12 @@ type RouterServiceClient interface {
 	// ListVLANs reports desired networks merged with their live kernel status.
 	ListVLANs(ctx context.Context, in *ListVLANsRequest, opts ...grpc.CallOption) (*ListVLANsResponse, error)
 	GetHealth(ctx context.Context, in *HealthRequest, opts ...grpc.CallOption) (*HealthResponse, error)
+	// RemoveDNSHosts removes names from a network's DNS records. Removing an
+	// absent name succeeds.
+	RemoveDNSHosts(ctx context.Context, in *RemoveDNSHostsRequest, opts ...grpc.CallOption) (*RemoveDNSHostsResponse, error)
+	// GetState returns the whole desired state: networks with their NAT and
+	// DNS configuration, and every port mapping.
+	GetState(ctx context.Context, in *GetStateRequest, opts ...grpc.CallOption) (*GetStateResponse, error)
 }
 
 type routerServiceClient struct {
@@ -153,6 +161,26 @@ func (c *routerServiceClient) GetHealth(ctx context.Context, in *HealthRequest, 
 	return out, nil
 }
 
+func (c *routerServiceClient) RemoveDNSHosts(ctx context.Context, in *RemoveDNSHostsRequest, opts ...grpc.CallOption) (*RemoveDNSHostsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveDNSHostsResponse)
+	err := c.cc.Invoke(ctx, RouterService_RemoveDNSHosts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routerServiceClient) GetState(ctx context.Context, in *GetStateRequest, opts ...grpc.CallOption) (*GetStateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetStateResponse)
+	err := c.cc.Invoke(ctx, RouterService_GetState_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RouterServiceServer is the server API for RouterService service.
 // All implementations must embed UnimplementedRouterServiceServer
 // for forward compatibility.
@@ -171,6 +199,12 @@ type RouterServiceServer interface {
 	// ListVLANs reports desired networks merged with their live kernel status.
 	ListVLANs(context.Context, *ListVLANsRequest) (*ListVLANsResponse, error)
 	GetHealth(context.Context, *HealthRequest) (*HealthResponse, error)
+	// RemoveDNSHosts removes names from a network's DNS records. Removing an
+	// absent name succeeds.
+	RemoveDNSHosts(context.Context, *RemoveDNSHostsRequest) (*RemoveDNSHostsResponse, error)
+	// GetState returns the whole desired state: networks with their NAT and
+	// DNS configuration, and every port mapping.
+	GetState(context.Context, *GetStateRequest) (*GetStateResponse, error)
 	mustEmbedUnimplementedRouterServiceServer()
 }
 
@@ -207,6 +241,12 @@ func (UnimplementedRouterServiceServer) ListVLANs(context.Context, *ListVLANsReq
 }
 func (UnimplementedRouterServiceServer) GetHealth(context.Context, *HealthRequest) (*HealthResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetHealth not implemented")
+}
+func (UnimplementedRouterServiceServer) RemoveDNSHosts(context.Context, *RemoveDNSHostsRequest) (*RemoveDNSHostsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveDNSHosts not implemented")
+}
+func (UnimplementedRouterServiceServer) GetState(context.Context, *GetStateRequest) (*GetStateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetState not implemented")
 }
 func (UnimplementedRouterServiceServer) mustEmbedUnimplementedRouterServiceServer() {}
 func (UnimplementedRouterServiceServer) testEmbeddedByValue()                       {}
@@ -391,6 +431,42 @@ func _RouterService_GetHealth_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RouterService_RemoveDNSHosts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveDNSHostsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RouterServiceServer).RemoveDNSHosts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RouterService_RemoveDNSHosts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RouterServiceServer).RemoveDNSHosts(ctx, req.(*RemoveDNSHostsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RouterService_GetState_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetStateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RouterServiceServer).GetState(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RouterService_GetState_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RouterServiceServer).GetState(ctx, req.(*GetStateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RouterService_ServiceDesc is the grpc.ServiceDesc for RouterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -433,6 +509,14 @@ var RouterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetHealth",
 			Handler:    _RouterService_GetHealth_Handler,
+		},
+		{
+			MethodName: "RemoveDNSHosts",
+			Handler:    _RouterService_RemoveDNSHosts_Handler,
+		},
+		{
+			MethodName: "GetState",
+			Handler:    _RouterService_GetState_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -19,20 +20,36 @@ const (
 	maxNetworkNameLen = 128
 )
 
-// Network is the desired state of one VLAN network, as requested by a client.
-type Network struct {
+// NetworkSpec is a network as CreateVLAN defines it.
+type NetworkSpec struct {
 	VLAN    uint16       `json:"vlan"`
 	Name    string       `json:"name,omitempty"`
 	Subnet  netip.Prefix `json:"subnet"`
 	Gateway netip.Addr   `json:"gateway"`
 	// MTU 0 follows the parent interface's MTU.
 	MTU uint32 `json:"mtu,omitempty"`
-	NAT bool   `json:"nat"`
+	// NAT masquerades traffic from Subnet leaving through the uplink.
+	NAT bool `json:"nat"`
+	// Internal networks have no route to the outside.
+	Internal bool `json:"internal,omitempty"`
 }
+
+// Network is the desired state of one VLAN network: its spec and what later
+// calls attached to it.
+type Network struct {
+	NetworkSpec
+	// NATSources are further source subnets to masquerade (ConfigureNAT).
+	NATSources []netip.Prefix `json:"nat_sources,omitempty"`
+	// DNS is nil until ConfigureDNS enables the network's resolver.
+	DNS *DNS `json:"dns,omitempty"`
+}
+
+// NATEnabled reports whether any traffic of the network is masqueraded.
+func (n Network) NATEnabled() bool { return n.NAT || len(n.NATSources) > 0 }
 
 // GatewayPrefix is the address the router puts on the VLAN link: the gateway
 // with the subnet's prefix length, so the kernel installs the connected route.
-func (n Network) GatewayPrefix() netip.Prefix {
+func (n NetworkSpec) GatewayPrefix() netip.Prefix {
 	return netip.PrefixFrom(n.Gateway, n.Subnet.Bits())
 }
 
@@ -48,8 +65,9 @@ type NetworkRequest struct {
 	Gateway string
 	Name    string
 	MTU     uint32
-	// NAT nil means the default (on).
-	NAT *bool
+	// NAT nil means the default: on, unless the network is internal.
+	NAT      *bool
+	Internal bool
 }
 
 // Uplink describes the parent interface that VLAN links are created on.
@@ -70,19 +88,22 @@ func ValidateVLANID(id uint32) error {
 }
 
 // ParseNetwork validates req against the uplink it will live on and returns
-// the normalized desired state. It does not check other networks; see
-// CheckOverlap.
-func ParseNetwork(req NetworkRequest, up Uplink) (Network, error) {
+// the normalized spec. It does not check other networks; see CheckOverlap.
+func ParseNetwork(req NetworkRequest, up Uplink) (NetworkSpec, error) {
 	if err := ValidateVLANID(req.VLAN); err != nil {
-		return Network{}, err
+		return NetworkSpec{}, err
 	}
-	n := Network{VLAN: uint16(req.VLAN), Name: req.Name, MTU: req.MTU, NAT: req.NAT == nil || *req.NAT}
+	if req.Internal && req.NAT != nil && *req.NAT {
+		return NetworkSpec{}, Invalid("an internal network has no route to the outside and cannot enable NAT: drop enable_nat or internal")
+	}
+	n := NetworkSpec{VLAN: uint16(req.VLAN), Name: req.Name, MTU: req.MTU, Internal: req.Internal,
+		NAT: !req.Internal && (req.NAT == nil || *req.NAT)}
 	if err := validateNetworkName(req.Name); err != nil {
-		return Network{}, err
+		return NetworkSpec{}, err
 	}
 	subnet, err := ParseSubnet(req.Subnet)
 	if err != nil {
-		return Network{}, err
+		return NetworkSpec{}, err
 	}
 	n.Subnet = subnet
 	if req.Gateway == "" {
@@ -90,22 +111,22 @@ func ParseNetwork(req NetworkRequest, up Uplink) (Network, error) {
 	} else {
 		gw, err := netip.ParseAddr(req.Gateway)
 		if err != nil {
-			return Network{}, Invalid("gateway %q is not an IP address", req.Gateway)
+			return NetworkSpec{}, Invalid("gateway %q is not an IP address", req.Gateway)
 		}
 		if err := checkHostAddress(subnet, gw.Unmap(), "gateway"); err != nil {
-			return Network{}, err
+			return NetworkSpec{}, err
 		}
 		n.Gateway = gw.Unmap()
 	}
 	if name := InterfaceName(up.Name, n.VLAN); len(name) > MaxIfNameLen {
-		return Network{}, Invalid("interface name %q is longer than the kernel's limit of %d characters: use a parent interface with a shorter name", name, MaxIfNameLen)
+		return NetworkSpec{}, Invalid("interface name %q is longer than the kernel's limit of %d characters: use a parent interface with a shorter name", name, MaxIfNameLen)
 	}
 	if n.MTU != 0 && (n.MTU < MinMTU || n.MTU > up.MTU) {
-		return Network{}, Invalid("mtu %d is out of range for parent %s: use %d to %d, or 0 for the parent's MTU", n.MTU, up.Name, MinMTU, up.MTU)
+		return NetworkSpec{}, Invalid("mtu %d is out of range for parent %s: use %d to %d, or 0 for the parent's MTU", n.MTU, up.Name, MinMTU, up.MTU)
 	}
 	for _, p := range up.Prefixes {
 		if p.Overlaps(subnet) {
-			return Network{}, Invalid("subnet %s overlaps the uplink %s network %s: choose a subnet outside it", subnet, up.Name, p.Masked())
+			return NetworkSpec{}, Invalid("subnet %s overlaps the uplink %s network %s: choose a subnet outside it", subnet, up.Name, p.Masked())
 		}
 	}
 	return n, nil
@@ -169,10 +190,35 @@ func validateNetworkName(name string) error {
 // CheckOverlap reports a conflict when n's subnet overlaps the subnet of any
 // other network in existing (the network with n's own VLAN id is skipped, as
 // it is being replaced).
-func CheckOverlap(n Network, existing []Network) error {
+func CheckOverlap(n NetworkSpec, existing []Network) error {
 	for _, o := range existing {
 		if o.VLAN != n.VLAN && o.Subnet.Overlaps(n.Subnet) {
 			return Conflict("subnet %s overlaps subnet %s of VLAN %d: choose a subnet that no other network uses", n.Subnet, o.Subnet, o.VLAN)
+		}
+	}
+	return nil
+}
+
+// Equal reports whether two networks have the same desired state.
+func (n Network) Equal(o Network) bool {
+	return n.NetworkSpec == o.NetworkSpec && slices.Equal(n.NATSources, o.NATSources) && n.DNS.Equal(o.DNS)
+}
+
+// CheckAttachmentsFit reports whether the network's DNS records and the
+// given port mappings still fit the network after its spec changes to spec:
+// a subnet change must not strand containers outside it.
+func (n Network) CheckAttachmentsFit(spec NetworkSpec, ports []PortMapping) error {
+	fits := func(a netip.Addr) bool { return spec.Subnet.Contains(a) && a != spec.Gateway }
+	for _, m := range ports {
+		if !fits(m.ContainerIP) {
+			return Precondition("port mapping %s -> %s does not fit subnet %s with gateway %s: remove it first", m.PortKey, m.Target(), spec.Subnet, spec.Gateway)
+		}
+	}
+	if n.DNS != nil {
+		for name, a := range n.DNS.Hosts {
+			if !fits(a) {
+				return Precondition("DNS name %s -> %s does not fit subnet %s with gateway %s: remove it first", name, a, spec.Subnet, spec.Gateway)
+			}
 		}
 	}
 	return nil

@@ -15,27 +15,32 @@ func TestParseNetworkAccepts(t *testing.T) {
 	tests := []struct {
 		name string
 		req  NetworkRequest
-		want Network
+		want NetworkSpec
 	}{
 		{
 			name: "full request",
 			req:  NetworkRequest{VLAN: 100, Subnet: "172.18.0.0/16", Gateway: "172.18.0.1", Name: "frontend", MTU: 1400},
-			want: Network{VLAN: 100, Name: "frontend", Subnet: netip.MustParsePrefix("172.18.0.0/16"), Gateway: netip.MustParseAddr("172.18.0.1"), MTU: 1400, NAT: true},
+			want: NetworkSpec{VLAN: 100, Name: "frontend", Subnet: netip.MustParsePrefix("172.18.0.0/16"), Gateway: netip.MustParseAddr("172.18.0.1"), MTU: 1400, NAT: true},
 		},
 		{
 			name: "gateway defaults to the first host",
 			req:  NetworkRequest{VLAN: 4094, Subnet: "10.1.2.0/24"},
-			want: Network{VLAN: 4094, Subnet: netip.MustParsePrefix("10.1.2.0/24"), Gateway: netip.MustParseAddr("10.1.2.1"), NAT: true},
+			want: NetworkSpec{VLAN: 4094, Subnet: netip.MustParsePrefix("10.1.2.0/24"), Gateway: netip.MustParseAddr("10.1.2.1"), NAT: true},
 		},
 		{
 			name: "explicit NAT off",
 			req:  NetworkRequest{VLAN: 1, Subnet: "10.0.0.0/30", Gateway: "10.0.0.2", NAT: boolPtr(false)},
-			want: Network{VLAN: 1, Subnet: netip.MustParsePrefix("10.0.0.0/30"), Gateway: netip.MustParseAddr("10.0.0.2")},
+			want: NetworkSpec{VLAN: 1, Subnet: netip.MustParsePrefix("10.0.0.0/30"), Gateway: netip.MustParseAddr("10.0.0.2")},
+		},
+		{
+			name: "internal network defaults to no NAT",
+			req:  NetworkRequest{VLAN: 9, Subnet: "10.9.0.0/16", Internal: true},
+			want: NetworkSpec{VLAN: 9, Subnet: netip.MustParsePrefix("10.9.0.0/16"), Gateway: netip.MustParseAddr("10.9.0.1"), Internal: true},
 		},
 		{
 			name: "MTU at the parent's maximum",
 			req:  NetworkRequest{VLAN: 7, Subnet: "10.7.0.0/16", MTU: 1500},
-			want: Network{VLAN: 7, Subnet: netip.MustParsePrefix("10.7.0.0/16"), Gateway: netip.MustParseAddr("10.7.0.1"), MTU: 1500, NAT: true},
+			want: NetworkSpec{VLAN: 7, Subnet: netip.MustParsePrefix("10.7.0.0/16"), Gateway: netip.MustParseAddr("10.7.0.1"), MTU: 1500, NAT: true},
 		},
 	}
 	for _, tt := range tests {
@@ -74,6 +79,7 @@ func TestParseNetworkRejects(t *testing.T) {
 		{"overlaps uplink", func(r *NetworkRequest) { r.Subnet = "192.168.0.0/16"; r.Gateway = "" }, uplink, "overlaps the uplink"},
 		{"interface name too long", func(r *NetworkRequest) {}, Uplink{Name: "enp0s1f2abcd", MTU: 1500}, "longer than the kernel's limit"},
 		{"name with control characters", func(r *NetworkRequest) { r.Name = "a\nb" }, uplink, "non-printable"},
+		{"internal with NAT", func(r *NetworkRequest) { r.Internal = true; r.NAT = boolPtr(true) }, uplink, "cannot enable NAT"},
 		{"name too long", func(r *NetworkRequest) { r.Name = strings.Repeat("n", 129) }, uplink, "the limit is 128"},
 	}
 	for _, tt := range tests {
@@ -94,19 +100,19 @@ func TestParseNetworkRejects(t *testing.T) {
 
 func TestCheckOverlap(t *testing.T) {
 	existing := []Network{
-		{VLAN: 100, Subnet: netip.MustParsePrefix("172.18.0.0/16")},
-		{VLAN: 200, Subnet: netip.MustParsePrefix("10.0.0.0/8")},
+		{NetworkSpec: NetworkSpec{VLAN: 100, Subnet: netip.MustParsePrefix("172.18.0.0/16")}},
+		{NetworkSpec: NetworkSpec{VLAN: 200, Subnet: netip.MustParsePrefix("10.0.0.0/8")}},
 	}
 	tests := []struct {
 		name     string
-		n        Network
+		n        NetworkSpec
 		conflict bool
 	}{
-		{"disjoint", Network{VLAN: 300, Subnet: netip.MustParsePrefix("172.19.0.0/16")}, false},
-		{"same subnet other VLAN", Network{VLAN: 300, Subnet: netip.MustParsePrefix("172.18.0.0/16")}, true},
-		{"inside another", Network{VLAN: 300, Subnet: netip.MustParsePrefix("10.5.0.0/16")}, true},
-		{"containing another", Network{VLAN: 300, Subnet: netip.MustParsePrefix("172.16.0.0/12")}, true},
-		{"replacing itself", Network{VLAN: 100, Subnet: netip.MustParsePrefix("172.18.0.0/24")}, false},
+		{"disjoint", NetworkSpec{VLAN: 300, Subnet: netip.MustParsePrefix("172.19.0.0/16")}, false},
+		{"same subnet other VLAN", NetworkSpec{VLAN: 300, Subnet: netip.MustParsePrefix("172.18.0.0/16")}, true},
+		{"inside another", NetworkSpec{VLAN: 300, Subnet: netip.MustParsePrefix("10.5.0.0/16")}, true},
+		{"containing another", NetworkSpec{VLAN: 300, Subnet: netip.MustParsePrefix("172.16.0.0/12")}, true},
+		{"replacing itself", NetworkSpec{VLAN: 100, Subnet: netip.MustParsePrefix("172.18.0.0/24")}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

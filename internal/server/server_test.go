@@ -165,10 +165,7 @@ func TestCreateVLANRejectsAndChangesNothing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := h.client.CreateVLAN(ctx, tt.req)
 			wantCode(t, err, tt.code, tt.msg)
-			stored, err := h.store.Networks()
-			if err != nil {
-				t.Fatal(err)
-			}
+			stored := h.storedNetworks()
 			if len(stored) != 1 || stored[0].VLAN != 100 || stored[0].Gateway.String() != "172.18.0.1" {
 				t.Fatalf("store changed by a rejected request: %+v", stored)
 			}
@@ -192,7 +189,7 @@ func TestFailedKernelChangeRollsBack(t *testing.T) {
 	_, err = h.client.CreateVLAN(ctx, create(100, "172.20.0.0/16"))
 	wantCode(t, err, codes.Internal, "injected netlink failure")
 
-	stored, _ := h.store.Networks()
+	stored := h.storedNetworks()
 	if len(stored) != 1 || stored[0].Subnet.String() != "172.18.0.0/16" {
 		t.Fatalf("failed changes were kept in the store: %+v", stored)
 	}
@@ -230,7 +227,7 @@ func TestDeleteVLAN(t *testing.T) {
 	if names := h.links.Names(); len(names) != 0 {
 		t.Fatalf("links left after delete: %v", names)
 	}
-	if stored, _ := h.store.Networks(); len(stored) != 0 {
+	if stored := h.storedNetworks(); len(stored) != 0 {
 		t.Fatalf("store kept %v", stored)
 	}
 	_, err := h.client.DeleteVLAN(ctx, &pb.DeleteVLANRequest{VlanId: 0})
@@ -319,7 +316,7 @@ func TestForeignLinkIsNotTakenOver(t *testing.T) {
 	if mustStatus(t, h.links, "eth0.100").Owned {
 		t.Fatal("foreign link was adopted")
 	}
-	if stored, _ := h.store.Networks(); len(stored) != 0 {
+	if stored := h.storedNetworks(); len(stored) != 0 {
 		t.Fatalf("store kept %v", stored)
 	}
 }
@@ -364,7 +361,7 @@ func TestConcurrentClients(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	stored, _ := h.store.Networks()
+	stored := h.storedNetworks()
 	if len(stored) != 32 || len(h.links.Names()) != 32 {
 		t.Fatalf("after concurrent calls: %d stored, %d links, want 32 each", len(stored), len(h.links.Names()))
 	}
@@ -375,12 +372,6 @@ func TestConcurrentClients(t *testing.T) {
 	}
 }
 
-func TestOtherRPCsAreUnimplemented(t *testing.T) {
-	h := newTestHarness(t)
-	_, err := h.client.ConfigureNAT(context.Background(), &pb.ConfigureNATRequest{VlanId: 100})
-	wantCode(t, err, codes.Unimplemented, "")
-}
-
 func mustStatus(t *testing.T, links *testutil.FakeLinks, name string) link.Status {
 	t.Helper()
 	st, ok, err := links.Status(name)
@@ -388,4 +379,13 @@ func mustStatus(t *testing.T, links *testutil.FakeLinks, name string) link.Statu
 		t.Fatalf("link %s: found=%t err=%v", name, ok, err)
 	}
 	return st
+}
+
+func (h *harness) storedNetworks() []model.Network {
+	h.t.Helper()
+	st, err := h.store.Load()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return st.Networks
 }

@@ -1,7 +1,7 @@
 // Package store keeps the router's desired state durably on disk. It stores
 // the validated inputs clients asked for, never rendered kernel objects, so a
-// restarted service can converge the kernel to them. Every write is one bbolt
-// transaction, fsynced before it returns.
+// restarted service can converge the kernel to them. Each change is one bbolt
+// transaction, fsynced before it returns, touching only the keys it changes.
 package store
 
 import (
@@ -21,11 +21,20 @@ import (
 // FileName is the database file inside the state directory.
 const FileName = "state.db"
 
-var bucketNetworks = []byte("networks")
+var (
+	bucketNetworks = []byte("networks")
+	bucketPorts    = []byte("ports")
+)
 
 // Store is the durable desired state.
 type Store struct {
 	db *bolt.DB
+}
+
+// State is everything the store holds.
+type State struct {
+	Networks []model.Network
+	Ports    []model.PortMapping
 }
 
 // Open opens (creating if needed) the store in dir. Only one process may
@@ -44,8 +53,12 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucketNetworks)
-		return err
+		for _, b := range [][]byte{bucketNetworks, bucketPorts} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		db.Close()
@@ -57,50 +70,75 @@ func Open(dir string) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Networks returns every stored network, ordered by VLAN id.
-func (s *Store) Networks() ([]model.Network, error) {
-	var out []model.Network
+// Load reads the whole desired state; networks come ordered by VLAN id.
+func (s *Store) Load() (State, error) {
+	var st State
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketNetworks).ForEach(func(k, v []byte) error {
+		err := tx.Bucket(bucketNetworks).ForEach(func(k, v []byte) error {
 			var n model.Network
 			if err := json.Unmarshal(v, &n); err != nil {
 				return fmt.Errorf("decoding network %d: %w", binary.BigEndian.Uint16(k), err)
 			}
-			out = append(out, n)
+			st.Networks = append(st.Networks, n)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketPorts).ForEach(func(k, v []byte) error {
+			var m model.PortMapping
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("decoding port mapping %s: %w", k, err)
+			}
+			st.Ports = append(st.Ports, m)
 			return nil
 		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading networks: %w", err)
+		return State{}, fmt.Errorf("reading desired state: %w", err)
 	}
-	return out, nil
+	return st, nil
+}
+
+// Tx is one atomic change of the desired state.
+type Tx struct {
+	tx *bolt.Tx
+}
+
+// Update applies fn's changes in one durable transaction: all or nothing.
+func (s *Store) Update(fn func(*Tx) error) error {
+	if err := s.db.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) }); err != nil {
+		return fmt.Errorf("storing desired state: %w", err)
+	}
+	return nil
 }
 
 // PutNetwork stores n, replacing any network with the same VLAN id.
-func (s *Store) PutNetwork(n model.Network) error {
+func (t *Tx) PutNetwork(n model.Network) error {
 	v, err := json.Marshal(n)
 	if err != nil {
 		return fmt.Errorf("encoding network %d: %w", n.VLAN, err)
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketNetworks).Put(vlanKey(n.VLAN), v)
-	})
-	if err != nil {
-		return fmt.Errorf("storing network %d: %w", n.VLAN, err)
-	}
-	return nil
+	return t.tx.Bucket(bucketNetworks).Put(vlanKey(n.VLAN), v)
 }
 
-// DeleteNetwork removes the network with the given VLAN id; removing an
-// absent one is not an error.
-func (s *Store) DeleteNetwork(vlan uint16) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketNetworks).Delete(vlanKey(vlan))
-	})
+// DeleteNetwork removes the network with the given VLAN id, if present.
+func (t *Tx) DeleteNetwork(vlan uint16) error {
+	return t.tx.Bucket(bucketNetworks).Delete(vlanKey(vlan))
+}
+
+// PutPort stores m, replacing any mapping with the same key.
+func (t *Tx) PutPort(m model.PortMapping) error {
+	v, err := json.Marshal(m)
 	if err != nil {
-		return fmt.Errorf("deleting network %d: %w", vlan, err)
+		return fmt.Errorf("encoding port mapping %s: %w", m.PortKey, err)
 	}
-	return nil
+	return t.tx.Bucket(bucketPorts).Put([]byte(m.PortKey.String()), v)
+}
+
+// DeletePort removes the mapping with key k, if present.
+func (t *Tx) DeletePort(k model.PortKey) error {
+	return t.tx.Bucket(bucketPorts).Delete([]byte(k.String()))
 }
 
 // vlanKey orders networks by VLAN id in bbolt's byte order.

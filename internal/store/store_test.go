@@ -9,32 +9,45 @@ import (
 	"github.com/router-service/router-service/internal/model"
 )
 
-func net(vlan uint16, subnet string) model.Network {
+func network(vlan uint16, subnet string) model.Network {
 	p := netip.MustParsePrefix(subnet)
-	return model.Network{VLAN: vlan, Subnet: p, Gateway: p.Addr().Next(), NAT: true}
+	return model.Network{NetworkSpec: model.NetworkSpec{VLAN: vlan, Subnet: p, Gateway: p.Addr().Next(), NAT: true}}
 }
 
-func TestNetworksSurviveReopen(t *testing.T) {
+func port(proto string, hostIP string, hostPort uint16, vlan uint16, target string) model.PortMapping {
+	k := model.PortKey{Protocol: proto, HostPort: hostPort}
+	if hostIP != "" {
+		k.HostIP = netip.MustParseAddr(hostIP)
+	}
+	return model.PortMapping{PortKey: k, ContainerIP: netip.MustParseAddr(target), ContainerPort: 80, VLAN: vlan}
+}
+
+func TestStateSurvivesReopen(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []model.Network{net(300, "10.3.0.0/16"), net(2, "10.2.0.0/16"), net(100, "10.1.0.0/16")} {
-		if err := s.PutNetwork(n); err != nil {
+	changed := network(100, "10.100.0.0/16")
+	changed.MTU, changed.NAT, changed.Name, changed.Internal = 1400, false, "changed", true
+	changed.NATSources = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+	changed.DNS = &model.DNS{Domain: "internal", Hosts: map[string]netip.Addr{"web": netip.MustParseAddr("10.100.0.2")}}
+	steps := []func(*Tx) error{
+		func(tx *Tx) error { return tx.PutNetwork(network(300, "10.3.0.0/16")) },
+		func(tx *Tx) error { return tx.PutNetwork(network(2, "10.2.0.0/16")) },
+		func(tx *Tx) error { return tx.PutNetwork(network(100, "10.1.0.0/16")) },
+		func(tx *Tx) error { return tx.PutNetwork(changed) },
+		func(tx *Tx) error { return tx.DeleteNetwork(2) },
+		func(tx *Tx) error { return tx.DeleteNetwork(4000) },
+		func(tx *Tx) error { return tx.PutPort(port("tcp", "", 8080, 100, "10.100.0.2")) },
+		func(tx *Tx) error { return tx.PutPort(port("udp", "127.0.0.1", 53, 300, "10.3.0.9")) },
+		func(tx *Tx) error { return tx.PutPort(port("tcp", "", 9090, 300, "10.3.0.9")) },
+		func(tx *Tx) error { return tx.DeletePort(model.PortKey{Protocol: "tcp", HostPort: 9090}) },
+	}
+	for _, step := range steps {
+		if err := s.Update(step); err != nil {
 			t.Fatal(err)
 		}
-	}
-	changed := net(100, "10.100.0.0/16")
-	changed.MTU, changed.NAT, changed.Name = 1400, false, "changed"
-	if err := s.PutNetwork(changed); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DeleteNetwork(2); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DeleteNetwork(4000); err != nil {
-		t.Fatalf("deleting an absent network: %v", err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -45,13 +58,42 @@ func TestNetworksSurviveReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	got, err := s.Networks()
+	got, err := s.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []model.Network{changed, net(300, "10.3.0.0/16")}
-	if !slices.Equal(got, want) {
-		t.Fatalf("after reopen got %+v, want %+v", got, want)
+	if len(got.Networks) != 2 || got.Networks[1].VLAN != 300 || got.Networks[0].VLAN != 100 {
+		t.Fatalf("networks after reopen: %+v", got.Networks)
+	}
+	n := got.Networks[0]
+	if n.NetworkSpec != changed.NetworkSpec || !slices.Equal(n.NATSources, changed.NATSources) || !n.DNS.Equal(changed.DNS) {
+		t.Fatalf("network 100 after reopen is %+v, want %+v", n, changed)
+	}
+	wantPorts := []model.PortMapping{port("tcp", "", 8080, 100, "10.100.0.2"), port("udp", "127.0.0.1", 53, 300, "10.3.0.9")}
+	slices.SortFunc(got.Ports, func(a, b model.PortMapping) int { return strings.Compare(a.PortKey.String(), b.PortKey.String()) })
+	slices.SortFunc(wantPorts, func(a, b model.PortMapping) int { return strings.Compare(a.PortKey.String(), b.PortKey.String()) })
+	if !slices.Equal(got.Ports, wantPorts) {
+		t.Fatalf("ports after reopen: %+v, want %+v", got.Ports, wantPorts)
+	}
+}
+
+func TestFailedUpdateChangesNothing(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Update(func(tx *Tx) error {
+		if err := tx.PutNetwork(network(5, "10.5.0.0/16")); err != nil {
+			return err
+		}
+		return model.Invalid("rejected half-way")
+	})
+	if err == nil {
+		t.Fatal("Update returned no error")
+	}
+	if st, _ := s.Load(); len(st.Networks) != 0 {
+		t.Fatalf("a failed update was kept: %+v", st.Networks)
 	}
 }
 
