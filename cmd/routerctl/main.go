@@ -7,9 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -26,10 +29,18 @@ import (
 const usage = `usage: routerctl [--addr URL] [--json] [--timeout D] COMMAND
 
 Commands:
+  status                              health, networks, NAT, DNS and port mappings at a glance
   health                              service health
-  vlan create ID --subnet CIDR [--gateway IP] [--name NAME] [--mtu N] [--nat=false]
+  vlan create ID --subnet CIDR [--gateway IP] [--name NAME] [--mtu N] [--nat=false] [--internal]
   vlan delete ID                      delete a network and everything on it
   vlan list [ID]                      networks with their live link state
+  nat add ID [--source CIDR]          masquerade the network's subnet (or another source subnet)
+  nat remove ID [--source CIDR]       stop masquerading it (without --source: all NAT of the network)
+  dns set ID [--domain D] [--replace] [NAME=IP ...]   add or update names the gateway answers
+  dns remove ID NAME...               remove names
+  port add --vlan ID --container-ip IP --container-port N --host-port N [--protocol tcp|udp] [--host-ip IP]
+  port remove --host-port N [--protocol tcp|udp] [--host-ip IP]
+  port list [ID]                      port mappings, of one network or all
 
 Global flags:
   --addr URL     vsock://CID:PORT, unix:///PATH or tcp://HOST:PORT (default vsock://1:50052)
@@ -85,21 +96,30 @@ func run(args []string, out io.Writer) error {
 }
 
 func (c *cli) dispatch(args []string) error {
-	switch {
-	case args[0] == "health":
-		return c.health(args[1:])
-	case args[0] == "vlan" && len(args) > 1:
-		switch args[1] {
-		case "create":
-			return c.vlanCreate(args[2:])
-		case "delete":
-			return c.vlanDelete(args[2:])
-		case "list":
-			return c.vlanList(args[2:])
+	commands := map[string]func([]string) error{
+		"status":      c.status,
+		"health":      c.health,
+		"vlan create": c.vlanCreate,
+		"vlan delete": c.vlanDelete,
+		"vlan list":   c.vlanList,
+		"nat add":     c.natAdd,
+		"nat remove":  c.natRemove,
+		"dns set":     c.dnsSet,
+		"dns remove":  c.dnsRemove,
+		"port add":    c.portAdd,
+		"port remove": c.portRemove,
+		"port list":   c.portList,
+	}
+	if cmd, ok := commands[args[0]]; ok {
+		return cmd(args[1:])
+	}
+	if len(args) > 1 {
+		if cmd, ok := commands[args[0]+" "+args[1]]; ok {
+			return cmd(args[2:])
 		}
 	}
 	fmt.Fprint(os.Stderr, usage)
-	return fmt.Errorf("unknown command %q", args)
+	return fmt.Errorf("unknown command %q", strings.Join(args, " "))
 }
 
 // flags returns a subcommand's flag set; --json is accepted after the
@@ -180,11 +200,12 @@ func (c *cli) vlanCreate(args []string) error {
 	name := fs.String("name", "", "network name")
 	mtu := fs.Uint("mtu", 0, "MTU (default: the parent's)")
 	nat := fs.Bool("nat", true, "masquerade outbound traffic")
+	internal := fs.Bool("internal", false, "no route to the outside")
 	id, err := parseWithID(fs, args, true)
 	if err != nil {
 		return err
 	}
-	req := &pb.CreateVLANRequest{VlanId: id, Subnet: *subnet, Gateway: *gateway, NetworkName: *name, Mtu: uint32(*mtu)}
+	req := &pb.CreateVLANRequest{VlanId: id, Subnet: *subnet, Gateway: *gateway, NetworkName: *name, Mtu: uint32(*mtu), Internal: *internal}
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "nat" {
 			req.EnableNat = proto.Bool(*nat)
@@ -235,17 +256,32 @@ func (c *cli) vlanList(args []string) error {
 	if c.json {
 		return c.printJSON(resp)
 	}
+	return c.printVLANs(resp.GetVlans())
+}
+
+func (c *cli) printVLANs(vlans []*pb.VLANInterface) error {
 	w := c.table()
-	fmt.Fprintln(w, "VLAN\tINTERFACE\tSUBNET\tGATEWAY\tMTU\tSTATE\tNAT\tMAC")
-	for _, v := range resp.GetVlans() {
+	fmt.Fprintln(w, "VLAN\tNAME\tINTERFACE\tSUBNET\tGATEWAY\tMTU\tSTATE\tNAT\tMAC")
+	for _, v := range vlans {
 		state := "down"
 		if v.GetIsUp() {
 			state = "up"
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", v.GetVlanId(), v.GetInterfaceName(), v.GetSubnet(),
-			v.GetGateway(), v.GetMtu(), state, onOff(v.GetNatEnabled()), v.GetMacAddress())
+		nat := onOff(v.GetNatEnabled())
+		if v.GetInternal() {
+			nat = "internal"
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", v.GetVlanId(), dash(v.GetNetworkName()), v.GetInterfaceName(), v.GetSubnet(),
+			v.GetGateway(), v.GetMtu(), state, nat, v.GetMacAddress())
 	}
 	return w.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func onOff(b bool) string {
@@ -266,4 +302,247 @@ func (c *cli) printJSON(m proto.Message) error {
 	}
 	_, err = fmt.Fprintln(c.out, string(b))
 	return err
+}
+
+func (c *cli) status(args []string) error {
+	fs := c.flags("status")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	health, err := c.client.GetHealth(ctx, &pb.HealthRequest{})
+	if err != nil {
+		return err
+	}
+	state, err := c.client.GetState(ctx, &pb.GetStateRequest{})
+	if err != nil {
+		return err
+	}
+	if c.json {
+		if err := c.printJSON(health); err != nil {
+			return err
+		}
+		return c.printJSON(state)
+	}
+	fmt.Fprintf(c.out, "health: %s, %d networks, %d port mappings, up %s\n\n", health.GetStatus(),
+		health.GetActiveVlans(), len(state.GetPortMappings()), time.Duration(health.GetUptimeSeconds())*time.Second)
+	vlans := make([]*pb.VLANInterface, 0, len(state.GetNetworks()))
+	for _, n := range state.GetNetworks() {
+		vlans = append(vlans, n.GetVlan())
+	}
+	if err := c.printVLANs(vlans); err != nil {
+		return err
+	}
+	for _, n := range state.GetNetworks() {
+		if len(n.GetNatSources()) > 0 {
+			fmt.Fprintf(c.out, "\nVLAN %d also masquerades: %s\n", n.GetVlan().GetVlanId(), strings.Join(n.GetNatSources(), ", "))
+		}
+		if dns := n.GetDns(); dns.GetEnabled() {
+			fmt.Fprintf(c.out, "\nVLAN %d DNS (domain %s):\n", n.GetVlan().GetVlanId(), dash(dns.GetDomain()))
+			if err := c.printHosts(dns.GetHosts()); err != nil {
+				return err
+			}
+		}
+	}
+	if len(state.GetPortMappings()) > 0 {
+		fmt.Fprintln(c.out)
+		return c.printPorts(state.GetPortMappings())
+	}
+	return nil
+}
+
+func (c *cli) printHosts(hosts map[string]string) error {
+	w := c.table()
+	for _, name := range slices.Sorted(maps.Keys(hosts)) {
+		fmt.Fprintf(w, "  %s\t%s\n", name, hosts[name])
+	}
+	return w.Flush()
+}
+
+func (c *cli) natAdd(args []string) error { return c.nat("nat add", args) }
+
+func (c *cli) natRemove(args []string) error { return c.nat("nat remove", args) }
+
+func (c *cli) nat(name string, args []string) error {
+	fs := c.flags(name)
+	source := fs.String("source", "", "source subnet (default: the network's subnet)")
+	id, err := parseWithID(fs, args, true)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	var resp proto.Message
+	if name == "nat add" {
+		resp, err = c.client.ConfigureNAT(ctx, &pb.ConfigureNATRequest{VlanId: id, SourceSubnet: *source})
+	} else {
+		resp, err = c.client.RemoveNAT(ctx, &pb.RemoveNATRequest{VlanId: id, SourceSubnet: *source})
+	}
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(resp)
+	}
+	what := "its subnet"
+	if *source != "" {
+		what = *source
+	} else if name == "nat remove" {
+		what = "everything"
+	}
+	fmt.Fprintf(c.out, "%s: VLAN %d, %s\n", name, id, what)
+	return nil
+}
+
+// splitIDAndRest takes "ID [flags] [words...]": a leading ID, flags, then
+// positional words.
+func splitIDAndRest(fs *flag.FlagSet, args []string) (uint32, []string, error) {
+	if len(args) == 0 {
+		return 0, nil, errors.New("a VLAN id is required")
+	}
+	id, err := strconv.ParseUint(args[0], 10, 32)
+	if err != nil {
+		return 0, nil, fmt.Errorf("VLAN id %q is not a number", args[0])
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return 0, nil, err
+	}
+	return uint32(id), fs.Args(), nil
+}
+
+func (c *cli) dnsSet(args []string) error {
+	fs := c.flags("dns set")
+	domain := fs.String("domain", "", "DNS domain of the network")
+	replace := fs.Bool("replace", false, "make the given names the complete set")
+	id, words, err := splitIDAndRest(fs, args)
+	if err != nil {
+		return err
+	}
+	hosts := map[string]string{}
+	for _, w := range words {
+		name, ip, ok := strings.Cut(w, "=")
+		if !ok {
+			return fmt.Errorf("host %q: write NAME=IP", w)
+		}
+		hosts[name] = ip
+	}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	resp, err := c.client.ConfigureDNS(ctx, &pb.ConfigureDNSRequest{VlanId: id, Domain: *domain, Hosts: hosts, ReplaceHosts: *replace})
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(resp)
+	}
+	fmt.Fprintf(c.out, "DNS of VLAN %d configured (%d names given)\n", id, len(hosts))
+	return nil
+}
+
+func (c *cli) dnsRemove(args []string) error {
+	id, names, err := splitIDAndRest(c.flags("dns remove"), args)
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return errors.New("name at least one host to remove")
+	}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	resp, err := c.client.RemoveDNSHosts(ctx, &pb.RemoveDNSHostsRequest{VlanId: id, Names: names})
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(resp)
+	}
+	fmt.Fprintf(c.out, "removed %s from VLAN %d\n", strings.Join(names, ", "), id)
+	return nil
+}
+
+func (c *cli) portAdd(args []string) error {
+	fs := c.flags("port add")
+	vlan := fs.Uint("vlan", 0, "VLAN id of the container's network (0: the network holding --container-ip)")
+	containerIP := fs.String("container-ip", "", "container address")
+	containerPort := fs.Uint("container-port", 0, "container port")
+	hostPort := fs.Uint("host-port", 0, "host port to publish")
+	protocol := fs.String("protocol", "tcp", "tcp or udp")
+	hostIP := fs.String("host-ip", "", "host address to publish on (default: all)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	resp, err := c.client.AddPortMapping(ctx, &pb.AddPortMappingRequest{ContainerIp: *containerIP, ContainerPort: uint32(*containerPort),
+		HostPort: uint32(*hostPort), Protocol: *protocol, VlanId: uint32(*vlan), HostIp: *hostIP})
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(resp)
+	}
+	fmt.Fprintf(c.out, "published %s:%d/%s -> %s:%d\n", hostOrAll(*hostIP), *hostPort, *protocol, *containerIP, *containerPort)
+	return nil
+}
+
+func (c *cli) portRemove(args []string) error {
+	fs := c.flags("port remove")
+	hostPort := fs.Uint("host-port", 0, "published host port")
+	protocol := fs.String("protocol", "tcp", "tcp or udp")
+	hostIP := fs.String("host-ip", "", "host address it was published on (default: all)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	resp, err := c.client.RemovePortMapping(ctx, &pb.RemovePortMappingRequest{HostPort: uint32(*hostPort), Protocol: *protocol, HostIp: *hostIP})
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(resp)
+	}
+	fmt.Fprintf(c.out, "unpublished %s:%d/%s\n", hostOrAll(*hostIP), *hostPort, *protocol)
+	return nil
+}
+
+func (c *cli) portList(args []string) error {
+	id, err := parseWithID(c.flags("port list"), args, false)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	state, err := c.client.GetState(ctx, &pb.GetStateRequest{VlanId: id})
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(&pb.GetStateResponse{PortMappings: state.GetPortMappings()})
+	}
+	return c.printPorts(state.GetPortMappings())
+}
+
+func (c *cli) printPorts(ports []*pb.PortMapping) error {
+	w := c.table()
+	fmt.Fprintln(w, "PROTO\tHOST\tCONTAINER\tVLAN")
+	for _, m := range ports {
+		fmt.Fprintf(w, "%s\t%s:%d\t%s:%d\t%d\n", m.GetProtocol(), hostOrAll(m.GetHostIp()), m.GetHostPort(),
+			m.GetContainerIp(), m.GetContainerPort(), m.GetVlanId())
+	}
+	return w.Flush()
+}
+
+func hostOrAll(ip string) string {
+	if ip == "" {
+		return "*"
+	}
+	return ip
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
@@ -17,6 +18,8 @@ import (
 // Manager reads and changes links in one network namespace.
 type Manager struct {
 	h *netlink.Handle
+	// confSockets carry the requests the netlink package has no call for.
+	confSockets map[int]*nl.SocketHandle
 }
 
 // NewManager returns a Manager bound to ns; netns.None() binds it to the
@@ -34,11 +37,21 @@ func NewManager(ns netns.NsHandle) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening netlink handle: %w", err)
 	}
-	return &Manager{h: h}, nil
+	sock, err := nl.GetNetlinkSocketAt(ns, netns.None(), unix.NETLINK_ROUTE)
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("opening netlink socket: %w", err)
+	}
+	return &Manager{h: h, confSockets: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: sock}}}, nil
 }
 
 // Close releases the netlink sockets.
-func (m *Manager) Close() { m.h.Close() }
+func (m *Manager) Close() {
+	m.h.Close()
+	for _, s := range m.confSockets {
+		s.Close()
+	}
+}
 
 // Uplink describes the parent interface name, or, when name is empty, the
 // interface that holds the IPv4 default route.
@@ -142,6 +155,11 @@ func (m *Manager) EnsureVLAN(v VLAN) (Status, error) {
 			return Status{}, fmt.Errorf("tagging %s as ours: %w", name, err)
 		}
 	}
+	// Harden the link before it gets an address, so it never answers for
+	// other VLANs, even briefly.
+	if err := m.setIPv4Conf(l.Attrs().Index, isolation); err != nil {
+		return Status{}, err
+	}
 	if l.Attrs().MTU != mtu {
 		if err := m.h.LinkSetMTU(l, mtu); err != nil {
 			return Status{}, fmt.Errorf("setting MTU %d on %s: %w", mtu, name, err)
@@ -185,6 +203,12 @@ func (m *Manager) setAddress(l netlink.Link, want netip.Prefix) error {
 		return err
 	}
 	name := l.Attrs().Name
+	// A new gateway in the same subnet is added as a secondary address; the
+	// kernel deletes secondaries along with their primary unless told to
+	// promote them.
+	if err := m.setIPv4Conf(l.Attrs().Index, map[uint16]uint32{devconfPromoteSecondaries: 1}); err != nil {
+		return err
+	}
 	if !slices.Contains(have, want) {
 		if err := m.h.AddrReplace(l, toNetlinkAddr(want)); err != nil {
 			return fmt.Errorf("adding address %s to %s: %w", want, name, err)

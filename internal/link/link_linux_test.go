@@ -3,6 +3,7 @@ package link_test
 import (
 	"errors"
 	"net/netip"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -113,5 +114,58 @@ func TestOwnedLinksAreFoundAndDeleted(t *testing.T) {
 	}
 	if _, found, err := m.Status("eth0.7"); found || err != nil {
 		t.Fatalf("link survived deletion: found=%t err=%v", found, err)
+	}
+}
+
+func TestSetAddressWithinTheSameSubnet(t *testing.T) {
+	m, ns := newManager(t)
+	ns.IP(t, "link", "add", "gw0", "type", "veth", "peer", "name", "gw1")
+	ns.IP(t, "addr", "add", "10.1.0.1/16", "dev", "gw0")
+	// The new gateway joins as a secondary of 10.1.0.1's subnet; removing
+	// the old primary must not take it along.
+	want := netip.MustParsePrefix("10.1.0.254/16")
+	if err := m.SetAddress("gw0", want); err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := m.Status("gw0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(st.Addrs, []netip.Prefix{want}) {
+		t.Fatalf("addresses %v, want only %v", st.Addrs, want)
+	}
+}
+
+// TestIsolateStopsARPForOtherInterfaces sends real ARP requests from a
+// client namespace plugged into the router's b0 for an address the router
+// holds on a0: the weak host model answers them until b0 is isolated.
+func TestIsolateStopsARPForOtherInterfaces(t *testing.T) {
+	m, router := newManager(t)
+	client := testutil.NewNetNS(t)
+	router.IP(t, "link", "add", "a0", "type", "veth", "peer", "name", "a1")
+	router.IP(t, "link", "add", "b0", "type", "veth", "peer", "name", "eth0", "netns", client.Name)
+	router.IP(t, "addr", "add", "10.1.0.1/24", "dev", "a0")
+	router.IP(t, "addr", "add", "10.2.0.1/24", "dev", "b0")
+	for _, l := range []string{"a0", "a1", "b0"} {
+		router.IP(t, "link", "set", l, "up")
+	}
+	client.IP(t, "addr", "add", "10.1.0.50/24", "dev", "eth0")
+	client.IP(t, "link", "set", "eth0", "up")
+
+	arping := func(target string) bool {
+		return exec.Command("ip", "netns", "exec", client.Name, "busybox", "arping", "-f", "-c", "2", "-w", "2", "-I", "eth0", target).Run() == nil
+	}
+	if !arping("10.1.0.1") {
+		t.Fatal("control: the router did not answer ARP for 10.1.0.1 on b0 before isolation, so this test proves nothing")
+	}
+	if err := m.Isolate("b0"); err != nil {
+		t.Fatal(err)
+	}
+	if arping("10.1.0.1") {
+		t.Fatal("after Isolate(b0) the router still answers ARP on b0 for a0's address")
+	}
+	client.IP(t, "addr", "add", "10.2.0.50/24", "dev", "eth0")
+	if !arping("10.2.0.1") {
+		t.Fatal("after Isolate(b0) the router no longer answers ARP for b0's own address")
 	}
 }

@@ -22,7 +22,8 @@ type Links interface {
 	DeleteVLAN(name string) error
 	Status(name string) (link.Status, bool, error)
 	Owned() ([]link.Status, error)
-	// Isolate hardens an interface against cross-VLAN ARP and spoofing.
+	// Isolate hardens an interface against cross-VLAN ARP and spoofing;
+	// EnsureVLAN does so for the links it creates.
 	Isolate(name string) error
 }
 
@@ -67,13 +68,9 @@ func (r *Reconciler) EnsureNetwork(n model.Network) (link.Status, error) {
 }
 
 func (r *Reconciler) ensureNetwork(n model.Network) (link.Status, error) {
-	name := r.InterfaceName(n.VLAN)
 	st, err := r.links.EnsureVLAN(link.VLAN{Parent: r.parent, ID: n.VLAN, MTU: n.MTU, Address: n.GatewayPrefix()})
 	if err != nil {
-		return link.Status{}, fmt.Errorf("converging VLAN %d link %s: %w", n.VLAN, name, err)
-	}
-	if err := r.links.Isolate(name); err != nil {
-		return link.Status{}, fmt.Errorf("isolating %s: %w", name, err)
+		return link.Status{}, fmt.Errorf("converging VLAN %d link %s: %w", n.VLAN, r.InterfaceName(n.VLAN), err)
 	}
 	return st, nil
 }

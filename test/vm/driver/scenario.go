@@ -85,8 +85,10 @@ func runScenario() error {
 	}
 	s := &suite{}
 	s.scenario(client)
+	s.attachments(client)
 	closeClient()
 	s.check("router-service stops gracefully on SIGTERM", d.stop())
+	s.restart()
 	if s.failed > 0 {
 		if log, err := os.ReadFile(daemonLog); err == nil {
 			fmt.Printf("--- router-service log ---\n%s--- end of log ---\n", log)
@@ -135,7 +137,7 @@ func (s *suite) scenario(client pb.RouterServiceClient) {
 	s.checkf("frames tagged 200 cannot reach 172.18.0.1", !ping("rogue", net100.gateway), "gateway of VLAN 100 answered on VLAN 200")
 	s.checkf("ARP tagged 200 for 172.18.0.1 gets no answer", !arpAnswered("rogue", "eth0.200", net100.gateway), "router answered ARP for VLAN 100's gateway on VLAN 200")
 
-	s.check("ListVLANs matches the kernel", listMatchesKernel(ctx, client, []network{net100, net200}))
+	s.check("ListVLANs matches the kernel", listMatchesKernel(ctx, client, []network{net100, net200}, []bool{true, true}))
 	one, err := client.ListVLANs(ctx, &pb.ListVLANsRequest{VlanId: 100})
 	s.checkf("ListVLANs(100) lists only VLAN 100", err == nil && len(one.GetVlans()) == 1 && one.GetVlans()[0].GetVlanId() == 100, "resp=%v err=%v", one, err)
 
@@ -154,7 +156,7 @@ func (s *suite) scenario(client pb.RouterServiceClient) {
 	s.checkf("container on VLAN 200 no longer reaches 172.19.0.1", !ping("c200", net200.gateway), "gateway still answers")
 	del, err = client.DeleteVLAN(ctx, &pb.DeleteVLANRequest{VlanId: 200})
 	s.checkf("repeating DeleteVLAN 200 is a no-op", err == nil && del.GetSuccess(), "resp=%v err=%v", del, err)
-	s.check("ListVLANs matches the kernel after the delete", listMatchesKernel(ctx, client, []network{net100}))
+	s.check("ListVLANs matches the kernel after the delete", listMatchesKernel(ctx, client, []network{net100}, []bool{true}))
 	s.checkf("container on VLAN 100 still pings its gateway", ping("c100", net100.gateway), "no reply")
 
 	h, err = client.GetHealth(ctx, &pb.HealthRequest{})
@@ -190,7 +192,9 @@ func kernelHasVLAN(n network, parentIndex int) error {
 	return nil
 }
 
-func listMatchesKernel(ctx context.Context, client pb.RouterServiceClient, want []network) error {
+// listMatchesKernel checks ListVLANs against the kernel's links; nat holds
+// the expected nat_enabled per network.
+func listMatchesKernel(ctx context.Context, client pb.RouterServiceClient, want []network, nat []bool) error {
 	resp, err := client.ListVLANs(ctx, &pb.ListVLANsRequest{})
 	if err != nil {
 		return err
@@ -206,7 +210,7 @@ func listMatchesKernel(ctx context.Context, client pb.RouterServiceClient, want 
 		}
 		a := l.Attrs()
 		got := []string{fmt.Sprint(v.GetVlanId()), v.GetInterfaceName(), v.GetSubnet(), v.GetGateway(), v.GetMacAddress(), fmt.Sprint(v.GetMtu()), fmt.Sprint(v.GetIsUp()), fmt.Sprint(v.GetNatEnabled())}
-		exp := []string{fmt.Sprint(n.vlan), n.ifname(), n.subnet, n.gateway, a.HardwareAddr.String(), fmt.Sprint(a.MTU), "true", "true"}
+		exp := []string{fmt.Sprint(n.vlan), n.ifname(), n.subnet, n.gateway, a.HardwareAddr.String(), fmt.Sprint(a.MTU), "true", fmt.Sprint(nat[i])}
 		if !slices.Equal(got, exp) {
 			return fmt.Errorf("listed %v, kernel has %v", got, exp)
 		}

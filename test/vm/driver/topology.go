@@ -136,13 +136,17 @@ type daemon struct {
 	cmd *exec.Cmd
 }
 
-func startDaemon() (*daemon, error) {
+// resyncInterval is short so that the scenario can watch drift repair.
+const resyncInterval = "2s"
+
+func startDaemon(extra ...string) (*daemon, error) {
 	logf, err := os.OpenFile(daemonLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(routerBin, "--parent", "eth0", "--state-dir", stateDir,
-		"--listen", fmt.Sprintf("vsock://:%d", servicePort), "--listen", "unix://"+unixSocket)
+	args := append([]string{"--parent", "eth0", "--state-dir", stateDir, "--resync-interval", resyncInterval,
+		"--listen", fmt.Sprintf("vsock://:%d", servicePort), "--listen", "unix://" + unixSocket}, extra...)
+	cmd := exec.Command(routerBin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
