@@ -385,13 +385,16 @@ func (c *cli) nat(name string, args []string) error {
 	if c.json {
 		return c.printJSON(resp)
 	}
-	what := "its subnet"
-	if *source != "" {
-		what = *source
-	} else if name == "nat remove" {
-		what = "everything"
+	switch {
+	case name == "nat add" && *source == "":
+		fmt.Fprintf(c.out, "VLAN %d masquerades its subnet\n", id)
+	case name == "nat add":
+		fmt.Fprintf(c.out, "VLAN %d masquerades %s\n", id, *source)
+	case *source == "":
+		fmt.Fprintf(c.out, "VLAN %d masquerades nothing\n", id)
+	default:
+		fmt.Fprintf(c.out, "VLAN %d no longer masquerades %s\n", id, *source)
 	}
-	fmt.Fprintf(c.out, "%s: VLAN %d, %s\n", name, id, what)
 	return nil
 }
 
@@ -436,7 +439,7 @@ func (c *cli) dnsSet(args []string) error {
 	if c.json {
 		return c.printJSON(resp)
 	}
-	fmt.Fprintf(c.out, "DNS of VLAN %d configured (%d names given)\n", id, len(hosts))
+	fmt.Fprintf(c.out, "DNS of VLAN %d configured with %d host entries\n", id, len(hosts))
 	return nil
 }
 

@@ -88,7 +88,7 @@ func ParsePortMapping(req PortRequest, n NetworkSpec) (PortMapping, error) {
 		return PortMapping{}, Invalid("container_ip %q is not an IP address", req.ContainerIP)
 	}
 	ip = ip.Unmap()
-	if err := checkHostAddress(n.Subnet, ip, fmt.Sprintf("container_ip (VLAN %d)", n.VLAN)); err != nil {
+	if err := checkHostAddress(n.Subnet, ip, "container_ip"); err != nil {
 		return PortMapping{}, err
 	}
 	if ip == n.Gateway {

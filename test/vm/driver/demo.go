@@ -48,6 +48,16 @@ func runDemo() error {
 	say("...and one on VLAN 200 reaches its own:")
 	show(ipCmd, "netns", "exec", "c200", "/bin/ping", "-c", "2", "-W", "2", "172.19.0.1")
 
+	say("Publishing a port, masquerading, and naming containers are one call each:")
+	show("routerctl", "port", "add", "--vlan", "100", "--container-ip", "172.18.0.2", "--container-port", "80", "--host-port", "8080")
+	show("routerctl", "dns", "set", "100", "--domain", "frontend", "web=172.18.0.2")
+	show("routerctl", "nat", "remove", "200")
+	show("routerctl", "status")
+
+	say("Bad input gets an error that says what to change, and nothing changes:")
+	show("routerctl", "vlan", "create", "300", "--subnet", "172.18.5.0/24")
+	show("routerctl", "port", "add", "--vlan", "100", "--container-ip", "172.19.0.2", "--container-port", "80", "--host-port", "8081")
+
 	say("Deleting network 200 removes its link; its container loses the gateway:")
 	show("routerctl", "vlan", "delete", "200")
 	show("routerctl", "vlan", "list")

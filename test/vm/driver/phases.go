@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os/exec"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -207,6 +208,11 @@ func (s *suite) restart() {
 	s.check("ListVLANs matches the kernel after the restart", listMatchesKernel(ctx, client, []network{net100, net200}, []bool{true, false}))
 	s.checkf("container on VLAN 100 pings its gateway after the restart", ping("c100", net100.gateway), "no reply")
 	s.checkf("container on VLAN 200 pings its gateway after the restart", ping("c200", net200.gateway), "no reply")
+
+	out, err := run("/usr/local/bin/routerctl", "status")
+	s.checkf("routerctl status shows networks, NAT, DNS names and port mappings", err == nil &&
+		strings.Contains(out, "eth0.100") && strings.Contains(out, "192.0.2.0/24") && strings.Contains(out, "web") &&
+		strings.Contains(out, "172.18.0.2:80"), "err=%v\n%s", err, out)
 
 	for _, vlan := range []uint32{100, 100} {
 		_, err = client.DeleteVLAN(ctx, &pb.DeleteVLANRequest{VlanId: vlan})
