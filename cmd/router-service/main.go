@@ -169,7 +169,7 @@ func run(cfg config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	var wg sync.WaitGroup
-	wg.Go(func() { reconcile.Loop(ctx, cfg.resync, nil, srv.Resync) })
+	wg.Go(func() { reconcile.Loop(ctx, cfg.resync, rec.Kicks(), srv.Resync) })
 	serveErr := make(chan error, len(listeners))
 	for i, l := range listeners {
 		wg.Go(func() {

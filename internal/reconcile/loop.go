@@ -22,7 +22,14 @@ func Loop(ctx context.Context, interval time.Duration, kick <-chan struct{}, syn
 			t.Stop()
 		case <-t.C:
 		}
-		if err := sync(); err != nil {
+		err := sync()
+		// Kicks raised by this very sync are answered by it (or by the
+		// backoff retry below), not by an immediate second run.
+		select {
+		case <-kick:
+		default:
+		}
+		if err != nil {
 			wait = min(backoff, interval)
 			backoff *= 2
 			continue

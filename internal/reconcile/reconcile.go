@@ -42,11 +42,13 @@ type Reconciler struct {
 
 	mu     sync.Mutex
 	health Health
+	// kick asks the resync loop for a full sync after a failure.
+	kick chan struct{}
 }
 
 // New returns a reconciler for VLAN links on parent.
 func New(links Links, parent string, log *slog.Logger) *Reconciler {
-	return &Reconciler{links: links, parent: parent, log: log, health: Health{Err: "not reconciled yet"}}
+	return &Reconciler{links: links, parent: parent, log: log, health: Health{Err: "not reconciled yet"}, kick: make(chan struct{}, 1)}
 }
 
 // Parent is the name of the parent interface.
@@ -136,7 +138,15 @@ func (r *Reconciler) fail(err error) {
 	r.mu.Lock()
 	r.health = Health{Err: err.Error(), At: time.Now()}
 	r.mu.Unlock()
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
 }
+
+// Kicks delivers a value after each failure: pass it to Loop so that any
+// failure is followed by a full resync.
+func (r *Reconciler) Kicks() <-chan struct{} { return r.kick }
 
 // Health reports the outcome of the most recent reconcile. A failed targeted
 // change makes it unhealthy until the next full Sync succeeds.
