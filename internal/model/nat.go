@@ -11,15 +11,9 @@ func ParseNATSource(s string) (netip.Prefix, error) {
 	if s == "" {
 		return netip.Prefix{}, nil
 	}
-	p, err := netip.ParsePrefix(s)
+	p, err := parseIPv4Network(s, "source_subnet")
 	if err != nil {
-		return netip.Prefix{}, Invalid("source_subnet %q is not a CIDR such as 172.18.0.0/16", s)
-	}
-	if !p.Addr().Is4() {
-		return netip.Prefix{}, Invalid("source_subnet %s is not IPv4: only IPv4 is supported", s)
-	}
-	if p.Masked() != p {
-		return netip.Prefix{}, Invalid("source_subnet %s has host bits set: did you mean %s?", s, p.Masked())
+		return netip.Prefix{}, err
 	}
 	if p.Bits() == 0 {
 		return netip.Prefix{}, Invalid("source_subnet %s would masquerade every source, including the uplink's own traffic: name a specific subnet", s)

@@ -135,18 +135,28 @@ func ParseNetwork(req NetworkRequest, up Uplink) (NetworkSpec, error) {
 // ParseSubnet parses an IPv4 CIDR that names a network with room for a
 // gateway and at least one container.
 func ParseSubnet(s string) (netip.Prefix, error) {
-	p, err := netip.ParsePrefix(s)
+	p, err := parseIPv4Network(s, "subnet")
 	if err != nil {
-		return netip.Prefix{}, Invalid("subnet %q is not a CIDR such as 172.18.0.0/16", s)
-	}
-	if !p.Addr().Is4() {
-		return netip.Prefix{}, Invalid("subnet %s is not IPv4: only IPv4 networks are supported", s)
-	}
-	if p.Masked() != p {
-		return netip.Prefix{}, Invalid("subnet %s has host bits set: did you mean %s?", s, p.Masked())
+		return netip.Prefix{}, err
 	}
 	if p.Bits() > 30 {
 		return netip.Prefix{}, Invalid("subnet %s is too small: use a prefix of /30 or shorter to fit a gateway and a container", s)
+	}
+	return p, nil
+}
+
+// parseIPv4Network parses an IPv4 CIDR without host bits; field names the
+// request field in errors.
+func parseIPv4Network(s, field string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, Invalid("%s %q is not a CIDR such as 172.18.0.0/16", field, s)
+	}
+	if !p.Addr().Is4() {
+		return netip.Prefix{}, Invalid("%s %s is not IPv4: only IPv4 networks are supported", field, s)
+	}
+	if p.Masked() != p {
+		return netip.Prefix{}, Invalid("%s %s has host bits set: did you mean %s?", field, s, p.Masked())
 	}
 	return p, nil
 }
