@@ -197,6 +197,21 @@ func TestRouterctlReportsErrors(t *testing.T) {
 	}
 }
 
+func TestDaemonStartup(t *testing.T) {
+	ns := newRouterNS(t)
+	d := startDaemon(t, ns, t.TempDir())
+	fi, err := os.Stat(d.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o600 {
+		t.Errorf("unix socket has mode %o, want 600", perm)
+	}
+	if fwd := testutil.Run(t, "ip", "netns", "exec", ns.Name, "cat", "/proc/sys/net/ipv4/ip_forward"); strings.TrimSpace(fwd) != "1" {
+		t.Errorf("IPv4 forwarding is %q after start, want 1", fwd)
+	}
+}
+
 func TestDaemonStopsOnSIGTERMAndRestarts(t *testing.T) {
 	ns := newRouterNS(t)
 	state := t.TempDir()
