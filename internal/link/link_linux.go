@@ -62,9 +62,12 @@ func (m *Manager) Uplink(name string) (model.Uplink, error) {
 			return model.Uplink{}, err
 		}
 	}
-	l, err := m.h.LinkByName(name)
+	l, err := m.linkByName(name)
 	if err != nil {
-		return model.Uplink{}, fmt.Errorf("parent interface %s: %w", name, err)
+		return model.Uplink{}, err
+	}
+	if l == nil {
+		return model.Uplink{}, model.Precondition("parent interface %s does not exist", name)
 	}
 	addrs, err := m.addrs(l)
 	if err != nil {
@@ -113,18 +116,21 @@ func (m *Manager) defaultRouteInterface() (string, error) {
 // and up. It refuses to touch a link of that name that is not ours.
 func (m *Manager) EnsureVLAN(v VLAN) (Status, error) {
 	name := model.InterfaceName(v.Parent, v.ID)
-	parent, err := m.h.LinkByName(v.Parent)
+	parent, err := m.linkByName(v.Parent)
 	if err != nil {
-		return Status{}, fmt.Errorf("parent interface %s: %w", v.Parent, err)
+		return Status{}, err
+	}
+	if parent == nil {
+		return Status{}, model.Precondition("parent interface %s does not exist", v.Parent)
 	}
 	l, err := m.linkByName(name)
 	if err != nil {
 		return Status{}, err
 	}
+	if l != nil && l.Attrs().Alias != OwnerAlias {
+		return Status{}, model.Precondition("interface %s exists and is not managed by router-service: remove or rename it", name)
+	}
 	if l != nil && !matchesVLAN(l, parent.Attrs().Index, v.ID) {
-		if l.Attrs().Alias != OwnerAlias {
-			return Status{}, model.Precondition("interface %s exists and is not managed by router-service: remove or rename it", name)
-		}
 		if err := m.h.LinkDel(l); err != nil {
 			return Status{}, fmt.Errorf("replacing drifted link %s: %w", name, err)
 		}
@@ -143,6 +149,9 @@ func (m *Manager) EnsureVLAN(v VLAN) (Status, error) {
 		if err := m.h.LinkAdd(vl); err != nil {
 			if errors.Is(err, unix.EOPNOTSUPP) {
 				return Status{}, fmt.Errorf("creating VLAN link %s: the kernel has no 802.1Q support (load module 8021q): %w", name, err)
+			}
+			if errors.Is(err, unix.EEXIST) {
+				return Status{}, model.Precondition("VLAN %d already exists on %s under another name: remove that link first", v.ID, v.Parent)
 			}
 			return Status{}, fmt.Errorf("creating VLAN link %s: %w", name, err)
 		}

@@ -214,20 +214,23 @@ func (n Network) Equal(o Network) bool {
 	return n.NetworkSpec == o.NetworkSpec && slices.Equal(n.NATSources, o.NATSources) && n.DNS.Equal(o.DNS)
 }
 
-// CheckAttachmentsFit reports whether the network's DNS records and the
-// given port mappings still fit the network after its spec changes to spec:
-// a subnet change must not strand containers outside it.
+// CheckAttachmentsFit reports whether the network's NAT sources, DNS
+// records and the given port mappings still fit the network after its spec
+// changes to spec: a subnet change must not strand containers outside it,
+// and an internal network has no NAT.
 func (n Network) CheckAttachmentsFit(spec NetworkSpec, ports []PortMapping) error {
-	fits := func(a netip.Addr) bool { return spec.Subnet.Contains(a) && a != spec.Gateway }
+	if spec.Internal && len(n.NATSources) > 0 {
+		return Precondition("VLAN %d masquerades %v: remove that NAT before making the network internal", n.VLAN, n.NATSources)
+	}
 	for _, m := range ports {
-		if !fits(m.ContainerIP) {
-			return Precondition("port mapping %s -> %s does not fit subnet %s with gateway %s: remove it first", m.PortKey, m.Target(), spec.Subnet, spec.Gateway)
+		if err := checkContainerAddress(spec, m.ContainerIP); err != nil {
+			return Precondition("port mapping %s -> %s would not fit the new spec (%v): remove it first", m.PortKey, m.Target(), err)
 		}
 	}
 	if n.DNS != nil {
 		for name, a := range n.DNS.Hosts {
-			if !fits(a) {
-				return Precondition("DNS name %s -> %s does not fit subnet %s with gateway %s: remove it first", name, a, spec.Subnet, spec.Gateway)
+			if err := checkHostAddress(spec.Subnet, a, "address"); err != nil {
+				return Precondition("DNS name %s -> %s would not fit the new spec (%v): remove it first", name, a, err)
 			}
 		}
 	}

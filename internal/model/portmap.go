@@ -88,13 +88,22 @@ func ParsePortMapping(req PortRequest, n NetworkSpec) (PortMapping, error) {
 		return PortMapping{}, Invalid("container_ip %q is not an IP address", req.ContainerIP)
 	}
 	ip = ip.Unmap()
-	if err := checkHostAddress(n.Subnet, ip, "container_ip"); err != nil {
+	if err := checkContainerAddress(n, ip); err != nil {
 		return PortMapping{}, err
 	}
-	if ip == n.Gateway {
-		return PortMapping{}, Invalid("container_ip %s is the gateway of VLAN %d, not a container", ip, n.VLAN)
-	}
 	return PortMapping{PortKey: k, ContainerIP: ip, ContainerPort: uint16(req.ContainerPort), VLAN: n.VLAN}, nil
+}
+
+// checkContainerAddress reports whether ip can be a container on n: a host
+// address of its subnet other than the gateway.
+func checkContainerAddress(n NetworkSpec, ip netip.Addr) error {
+	if err := checkHostAddress(n.Subnet, ip, "container_ip"); err != nil {
+		return err
+	}
+	if ip == n.Gateway {
+		return Invalid("container_ip %s is the gateway of VLAN %d, not a container", ip, n.VLAN)
+	}
+	return nil
 }
 
 func checkPort(p uint32, what string) error {

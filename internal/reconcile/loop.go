@@ -30,11 +30,17 @@ func Loop(ctx context.Context, interval time.Duration, kick <-chan struct{}, syn
 		default:
 		}
 		if err != nil {
-			wait = min(backoff, interval)
-			backoff *= 2
+			wait = backoff
+			backoff = nextBackoff(backoff, interval)
 			continue
 		}
 		backoff = minBackoff
 		wait = interval
 	}
+}
+
+// nextBackoff doubles b up to limit; capping before doubling keeps it from
+// overflowing however long failures last.
+func nextBackoff(b, limit time.Duration) time.Duration {
+	return min(b*2, limit)
 }

@@ -57,3 +57,16 @@ func TestFailureKicksTheLoop(t *testing.T) {
 		t.Fatalf("health %+v", h)
 	}
 }
+
+func TestBackoffStaysBoundedAfterManyFailures(t *testing.T) {
+	b := 500 * time.Millisecond
+	for i := range 200 {
+		b = nextBackoff(b, 30*time.Second)
+		if b <= 0 || b > 30*time.Second {
+			t.Fatalf("after %d failures the backoff is %v", i+1, b)
+		}
+	}
+	if b != 30*time.Second {
+		t.Fatalf("backoff settles at %v, want the interval", b)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/router-service/router-service/api/router"
+	"github.com/router-service/router-service/internal/link"
 	"github.com/router-service/router-service/internal/testutil"
 )
 
@@ -359,5 +360,54 @@ func TestAttachmentsSurviveRestart(t *testing.T) {
 	}
 	if v := before.GetNetworks()[0].GetVlan(); v.GetNetworkName() != "frontend" || v.GetMtu() != 1400 || !v.GetNatEnabled() {
 		t.Fatalf("state before restart lacks what was set: %v", v)
+	}
+}
+
+func TestRepeatedCreateAfterDNSAtTheGateway(t *testing.T) {
+	h := withNetworks(t)
+	ctx := context.Background()
+	if _, err := h.client.ConfigureDNS(ctx, &pb.ConfigureDNSRequest{VlanId: 100, Hosts: map[string]string{"gw": "172.18.0.1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.client.CreateVLAN(ctx, create(100, "172.18.0.0/16")); err != nil {
+		t.Fatalf("identical CreateVLAN after DNS named the gateway: %v", err)
+	}
+	// Narrowing must not leave a name on what becomes the broadcast address.
+	if _, err := h.client.ConfigureDNS(ctx, &pb.ConfigureDNSRequest{VlanId: 100, Hosts: map[string]string{"edge": "172.18.0.255"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.client.CreateVLAN(ctx, create(100, "172.18.0.0/24"))
+	wantCode(t, err, codes.FailedPrecondition, "DNS name edge")
+}
+
+func TestMakingANetworkInternalNeedsItsNATRemoved(t *testing.T) {
+	h := withNetworks(t)
+	ctx := context.Background()
+	if _, err := h.client.ConfigureNAT(ctx, &pb.ConfigureNATRequest{VlanId: 100, SourceSubnet: "10.9.0.0/16"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.client.CreateVLAN(ctx, &pb.CreateVLANRequest{VlanId: 100, Subnet: "172.18.0.0/16", Internal: true})
+	wantCode(t, err, codes.FailedPrecondition, "remove that NAT")
+	if v := h.state(100).GetNetworks()[0].GetVlan(); v.GetInternal() {
+		t.Fatalf("rejected change applied: %v", v)
+	}
+}
+
+func TestDeletingANeverCreatedNetworkLeavesForeignLinksAlone(t *testing.T) {
+	h := newTestHarness(t)
+	h.links.Put(link.Status{Name: "eth0.100", VLANID: 100})
+	if err := h.srv.Resync(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := h.client.DeleteVLAN(context.Background(), &pb.DeleteVLANRequest{VlanId: 100}); err != nil {
+			t.Fatalf("DeleteVLAN of a network that never existed: %v", err)
+		}
+	}
+	if _, ok, _ := h.links.Status("eth0.100"); !ok {
+		t.Fatal("foreign link removed")
+	}
+	if health, _ := h.client.GetHealth(context.Background(), &pb.HealthRequest{}); !health.GetHealthy() {
+		t.Fatalf("deleting nothing made the service unhealthy: %v", health)
 	}
 }

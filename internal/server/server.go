@@ -97,8 +97,10 @@ func (s *Server) CreateVLAN(ctx context.Context, req *pb.CreateVLANRequest) (*pb
 	prev, existed := s.networks[spec.VLAN]
 	next := model.Network{NetworkSpec: spec}
 	if existed {
-		if err := prev.CheckAttachmentsFit(spec, s.networkPorts(spec.VLAN)); err != nil {
-			return nil, toStatus(err)
+		if prev.NetworkSpec != spec {
+			if err := prev.CheckAttachmentsFit(spec, s.networkPorts(spec.VLAN)); err != nil {
+				return nil, toStatus(err)
+			}
 		}
 		next.NATSources, next.DNS = prev.NATSources, prev.DNS
 	}
@@ -171,11 +173,14 @@ func (s *Server) DeleteVLAN(ctx context.Context, req *pb.DeleteVLANRequest) (*pb
 			s.ports.Delete(m.PortKey)
 		}
 	}
-	if err := s.rec.RemoveNetwork(vlan); err != nil {
-		return nil, toStatus(err)
+	if !existed {
+		return &pb.DeleteVLANResponse{Success: true}, nil
 	}
-	if existed {
-		s.log.Info("network deleted", "vlan", vlan, "port_mappings_removed", len(ports))
+	s.log.Info("network deleted", "vlan", vlan, "port_mappings_removed", len(ports))
+	// The deletion is committed: a link that cannot be removed now is
+	// undesired and owned, so the resync this failure kicks removes it.
+	if err := s.rec.RemoveNetwork(vlan); err != nil {
+		s.log.Warn("removing the link failed; resync retries", "vlan", vlan, "err", err)
 	}
 	return &pb.DeleteVLANResponse{Success: true}, nil
 }
