@@ -27,6 +27,7 @@ import (
 	pb "github.com/router-service/router-service/api/router"
 	"github.com/router-service/router-service/internal/endpoint"
 	"github.com/router-service/router-service/internal/link"
+	"github.com/router-service/router-service/internal/model"
 	"github.com/router-service/router-service/internal/reconcile"
 	"github.com/router-service/router-service/internal/server"
 	"github.com/router-service/router-service/internal/store"
@@ -112,6 +113,34 @@ func newLogger(cfg config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
+// resolveParent picks the parent interface: --parent if given, else the one
+// the stored networks were built on, else the interface of the default
+// route. Keeping the recorded one means a default route that moves to
+// another NIC after a reboot cannot move (and so sweep away) every network.
+func resolveParent(flagParent string, st *store.Store, links *link.Manager, log *slog.Logger) (model.Uplink, error) {
+	recorded, err := st.Parent()
+	if err != nil {
+		return model.Uplink{}, err
+	}
+	name := flagParent
+	if name == "" {
+		name = recorded
+	}
+	uplink, err := links.Uplink(name)
+	if err != nil {
+		return model.Uplink{}, err
+	}
+	if uplink.Name != recorded {
+		if recorded != "" {
+			log.Warn("parent interface changed: networks move to the new parent", "from", recorded, "to", uplink.Name)
+		}
+		if err := st.SetParent(uplink.Name); err != nil {
+			return model.Uplink{}, err
+		}
+	}
+	return uplink, nil
+}
+
 func run(cfg config, log *slog.Logger) error {
 	endpoints := make([]endpoint.Endpoint, 0, len(cfg.listen))
 	for _, s := range cfg.listen {
@@ -126,18 +155,18 @@ func run(cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer links.Close()
-	uplink, err := links.Uplink(cfg.parent)
+	st, err := store.Open(cfg.stateDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	uplink, err := resolveParent(cfg.parent, st, links, log)
 	if err != nil {
 		return err
 	}
 	if err := link.EnableForwarding(); err != nil {
 		return err
 	}
-	st, err := store.Open(cfg.stateDir)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	rec := reconcile.New(links, uplink.Name, log)
 	srv, err := server.New(st, rec, log)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net"
 	"os"
 	"slices"
@@ -134,11 +135,12 @@ func (c *cli) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), c.timeout)
 }
 
-// parseWithID parses "ID [flags]" or "[flags] ID": flag stops at the first
-// positional argument, so a leading ID is taken off before parsing.
+// parseWithID parses "ID [flags]" or "[flags] ID [flags]". Go's flag
+// package stops at the first positional argument, so the ID is taken out
+// and parsing resumes after it; nothing is silently ignored.
 func parseWithID(fs *flag.FlagSet, args []string, required bool) (uint32, error) {
 	var idArg string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		idArg, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
@@ -146,7 +148,11 @@ func parseWithID(fs *flag.FlagSet, args []string, required bool) (uint32, error)
 	}
 	if idArg == "" && fs.NArg() > 0 {
 		idArg = fs.Arg(0)
-	} else if fs.NArg() > 0 {
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return 0, err
+		}
+	}
+	if fs.NArg() > 0 {
 		return 0, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	if idArg == "" {
@@ -160,6 +166,22 @@ func parseWithID(fs *flag.FlagSet, args []string, required bool) (uint32, error)
 		return 0, fmt.Errorf("VLAN id %q is not a number", idArg)
 	}
 	return uint32(id), nil
+}
+
+// uint32Flag defines a flag that rejects values beyond uint32 instead of
+// letting them wrap around (4294967376 would otherwise become 80).
+func uint32Flag(fs *flag.FlagSet, name string, value uint32, usage string) *uint32 {
+	p := new(uint32)
+	*p = value
+	fs.Func(name, fmt.Sprintf("%s (default %d)", usage, value), func(s string) error {
+		v, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return fmt.Errorf("%q is not a number from 0 to %d", s, uint32(math.MaxUint32))
+		}
+		*p = uint32(v)
+		return nil
+	})
+	return p
 }
 
 func (c *cli) health(args []string) error {
@@ -198,14 +220,14 @@ func (c *cli) vlanCreate(args []string) error {
 	subnet := fs.String("subnet", "", "IPv4 subnet in CIDR notation (required)")
 	gateway := fs.String("gateway", "", "gateway address (default: first host of the subnet)")
 	name := fs.String("name", "", "network name")
-	mtu := fs.Uint("mtu", 0, "MTU (default: the parent's)")
+	mtu := uint32Flag(fs, "mtu", 0, "MTU, 0 for the parent's")
 	nat := fs.Bool("nat", true, "masquerade outbound traffic")
 	internal := fs.Bool("internal", false, "no route to the outside")
 	id, err := parseWithID(fs, args, true)
 	if err != nil {
 		return err
 	}
-	req := &pb.CreateVLANRequest{VlanId: id, Subnet: *subnet, Gateway: *gateway, NetworkName: *name, Mtu: uint32(*mtu), Internal: *internal}
+	req := &pb.CreateVLANRequest{VlanId: id, Subnet: *subnet, Gateway: *gateway, NetworkName: *name, Mtu: *mtu, Internal: *internal}
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "nat" {
 			req.EnableNat = proto.Bool(*nat)
@@ -466,10 +488,10 @@ func (c *cli) dnsRemove(args []string) error {
 
 func (c *cli) portAdd(args []string) error {
 	fs := c.flags("port add")
-	vlan := fs.Uint("vlan", 0, "VLAN id of the container's network (0: the network holding --container-ip)")
+	vlan := uint32Flag(fs, "vlan", 0, "VLAN id of the container's network, 0 for the network holding --container-ip")
 	containerIP := fs.String("container-ip", "", "container address")
-	containerPort := fs.Uint("container-port", 0, "container port")
-	hostPort := fs.Uint("host-port", 0, "host port to publish")
+	containerPort := uint32Flag(fs, "container-port", 0, "container port")
+	hostPort := uint32Flag(fs, "host-port", 0, "host port to publish")
 	protocol := fs.String("protocol", "tcp", "tcp or udp")
 	hostIP := fs.String("host-ip", "", "host address to publish on (default: all)")
 	if err := fs.Parse(args); err != nil {
@@ -480,8 +502,8 @@ func (c *cli) portAdd(args []string) error {
 	}
 	ctx, cancel := c.ctx()
 	defer cancel()
-	resp, err := c.client.AddPortMapping(ctx, &pb.AddPortMappingRequest{ContainerIp: *containerIP, ContainerPort: uint32(*containerPort),
-		HostPort: uint32(*hostPort), Protocol: *protocol, VlanId: uint32(*vlan), HostIp: *hostIP})
+	resp, err := c.client.AddPortMapping(ctx, &pb.AddPortMappingRequest{ContainerIp: *containerIP, ContainerPort: *containerPort,
+		HostPort: *hostPort, Protocol: *protocol, VlanId: *vlan, HostIp: *hostIP})
 	if err != nil {
 		return err
 	}
@@ -494,7 +516,7 @@ func (c *cli) portAdd(args []string) error {
 
 func (c *cli) portRemove(args []string) error {
 	fs := c.flags("port remove")
-	hostPort := fs.Uint("host-port", 0, "published host port")
+	hostPort := uint32Flag(fs, "host-port", 0, "published host port")
 	protocol := fs.String("protocol", "tcp", "tcp or udp")
 	hostIP := fs.String("host-ip", "", "host address it was published on (default: all)")
 	if err := fs.Parse(args); err != nil {
@@ -505,7 +527,7 @@ func (c *cli) portRemove(args []string) error {
 	}
 	ctx, cancel := c.ctx()
 	defer cancel()
-	resp, err := c.client.RemovePortMapping(ctx, &pb.RemovePortMappingRequest{HostPort: uint32(*hostPort), Protocol: *protocol, HostIp: *hostIP})
+	resp, err := c.client.RemovePortMapping(ctx, &pb.RemovePortMappingRequest{HostPort: *hostPort, Protocol: *protocol, HostIp: *hostIP})
 	if err != nil {
 		return err
 	}

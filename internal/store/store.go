@@ -24,6 +24,8 @@ const FileName = "state.db"
 var (
 	bucketNetworks = []byte("networks")
 	bucketPorts    = []byte("ports")
+	bucketMeta     = []byte("meta")
+	keyParent      = []byte("parent")
 )
 
 // Store is the durable desired state.
@@ -53,7 +55,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketNetworks, bucketPorts} {
+		for _, b := range [][]byte{bucketNetworks, bucketPorts, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -98,6 +100,22 @@ func (s *Store) Load() (State, error) {
 		return State{}, fmt.Errorf("reading desired state: %w", err)
 	}
 	return st, nil
+}
+
+// Parent returns the parent interface the stored networks were built on, or
+// "" if none was recorded.
+func (s *Store) Parent() (string, error) {
+	var name string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		name = string(tx.Bucket(bucketMeta).Get(keyParent))
+		return nil
+	})
+	return name, err
+}
+
+// SetParent records the parent interface the networks are built on.
+func (s *Store) SetParent(name string) error {
+	return s.Update(func(tx *Tx) error { return tx.tx.Bucket(bucketMeta).Put(keyParent, []byte(name)) })
 }
 
 // Tx is one atomic change of the desired state.

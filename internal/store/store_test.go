@@ -108,3 +108,25 @@ func TestSecondOpenFailsFast(t *testing.T) {
 		t.Fatalf("second Open = %v, want lock error", err)
 	}
 }
+
+func TestParentSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.Parent(); err != nil || p != "" {
+		t.Fatalf("new store's parent = %q, %v", p, err)
+	}
+	if err := s.SetParent("eth0"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if p, err := s.Parent(); err != nil || p != "eth0" {
+		t.Fatalf("parent after reopen = %q, %v", p, err)
+	}
+}

@@ -63,9 +63,14 @@ func newRouterNS(t *testing.T) *testutil.NetNS {
 
 func startDaemon(t *testing.T, ns *testutil.NetNS, stateDir string, extra ...string) *daemon {
 	t.Helper()
+	return startDaemonArgs(t, ns, stateDir, append([]string{"--parent", "eth0"}, extra...)...)
+}
+
+func startDaemonArgs(t *testing.T, ns *testutil.NetNS, stateDir string, extra ...string) *daemon {
+	t.Helper()
 	d := &daemon{ns: ns, sock: filepath.Join(t.TempDir(), "router.sock"), stateDir: stateDir, log: &bytes.Buffer{}, exited: make(chan error, 1)}
 	args := append([]string{"netns", "exec", ns.Name, filepath.Join(binDir, "router-service"),
-		"--parent", "eth0", "--state-dir", stateDir, "--listen", "unix://" + d.sock}, extra...)
+		"--state-dir", stateDir, "--listen", "unix://" + d.sock}, extra...)
 	d.cmd = exec.Command("ip", args...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
@@ -220,7 +225,9 @@ func TestDaemonStopsOnSIGTERMAndRestarts(t *testing.T) {
 	if _, err := os.Stat(d.sock); !os.IsNotExist(err) {
 		t.Fatalf("socket %s left behind after shutdown: %v", d.sock, err)
 	}
-	startDaemon(t, ns, state)
+	// Without --parent and with no default route in the namespace, the
+	// restart can only succeed by keeping the recorded parent.
+	startDaemonArgs(t, ns, state)
 }
 
 func TestDaemonRejectsBadConfiguration(t *testing.T) {

@@ -202,6 +202,9 @@ func (s *suite) restart() {
 	var notFound netlink.LinkNotFoundError
 	s.checkf("undesired owned eth0.400 is removed", errors.As(err, &notFound), "err=%v", err)
 	s.check("foreign eth0.300 is left untouched", foreignIntact())
+	_, err = client.CreateVLAN(ctx, &pb.CreateVLANRequest{VlanId: 300, Subnet: "10.30.0.0/24"})
+	s.checkf("CreateVLAN over the foreign 802.1Q eth0.300 is FailedPrecondition", codeIs(err, codes.FailedPrecondition), "err=%v", err)
+	s.check("the refused CreateVLAN left foreign eth0.300 untouched", foreignIntact())
 
 	st, err := client.GetState(ctx, &pb.GetStateRequest{})
 	s.check("NAT, DNS and port mappings survive the restart", stateMatches(st, err))
