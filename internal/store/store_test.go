@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -128,5 +129,47 @@ func TestParentSurvivesReopen(t *testing.T) {
 	defer s.Close()
 	if p, err := s.Parent(); err != nil || p != "eth0" {
 		t.Fatalf("parent after reopen = %q, %v", p, err)
+	}
+}
+
+// TestStateAtFullScale stores every VLAN id and 100,000 port mappings and
+// reads them back after a reopen.
+func TestStateAtFullScale(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mappings = 100_000
+	err = s.Update(func(tx *Tx) error {
+		for vlan := uint16(1); vlan <= model.MaxVLAN; vlan++ {
+			subnet := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(vlan >> 8), byte(vlan), 0}), 24)
+			if err := tx.PutNetwork(network(vlan, subnet.String())); err != nil {
+				return err
+			}
+		}
+		for i := range mappings {
+			hostIP := fmt.Sprintf("127.0.%d.%d", i/65000, 1+i/65000)
+			m := port("tcp", hostIP, uint16(1+i%65000), 1, "10.0.1.2")
+			if err := tx.PutPort(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Networks) != model.MaxVLAN || len(st.Ports) != mappings {
+		t.Fatalf("loaded %d networks and %d mappings, want %d and %d", len(st.Networks), len(st.Ports), model.MaxVLAN, mappings)
 	}
 }
