@@ -1,72 +1,61 @@
-# router-service build, test and helper-VM targets.
+# router-service: the two commands (`make test`, `make demo`) and the steps
+# they are made of. Every target first installs what it needs: the Debian
+# packages (scripts/install-system-deps.sh, root), the pinned Node and pnpm
+# (scripts/toolchain.sh, into .cache/toolchain) and the workspace's packages.
 SHELL := /bin/bash
-GO ?= go
-BIN := bin
-CACHE := .cache
-TOOLS := $(CACHE)/tools
-VM_CACHE ?= $(CURDIR)/$(CACHE)/vm
-export VM_CACHE
-# protoc comes from Debian 12; the generated code records its version, so a
-# different protoc would make the committed code look stale.
-PROTOC_VERSION := 3.21.12
-LDFLAGS := -s -w
-GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
+.SHELLFLAGS := -euo pipefail -c
 
-.PHONY: all build build-arm64 proto proto-check test unit-test vm-test demo vm-image clean
+TOOLCHAIN_PATH := $(shell scripts/toolchain.sh)
+ifeq ($(TOOLCHAIN_PATH),)
+$(error scripts/toolchain.sh could not install the pinned Node and pnpm: see its message above)
+endif
+export PATH := $(CURDIR)/node_modules/.bin:$(TOOLCHAIN_PATH):$(PATH)
+export TURBO_TELEMETRY_DISABLED := 1
+export DO_NOT_TRACK := 1
 
-all: build
+.PHONY: test demo setup build build-arm64 proto unit-test vm-image vm-test artifacts measure clean
 
-build:
-	$(GOBUILD) -o $(BIN)/router-service ./cmd/router-service
-	$(GOBUILD) -o $(BIN)/routerctl ./cmd/routerctl
+# Everything: generated-code check, builds (amd64 + arm64), unit and
+# namespace tests, the helper-VM scenario; the last line counts all tiers.
+test: setup
+	scripts/test-all.sh
 
-build-arm64:
-	GOARCH=arm64 $(GOBUILD) -o $(BIN)/linux-arm64/router-service ./cmd/router-service
-	GOARCH=arm64 $(GOBUILD) -o $(BIN)/linux-arm64/routerctl ./cmd/routerctl
+# Boots the helper VM and narrates creating networks and reaching them.
+demo: setup build vm-image
+	@test/vm/run.sh --mode demo
 
-$(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc: go.mod
-	$(GO) build -o $(TOOLS)/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go
-	$(GO) build -o $(TOOLS)/protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc
+setup:
+	scripts/install-system-deps.sh
+	pnpm install --frozen-lockfile --reporter=silent
 
-proto: $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc
-	@v=$$(protoc --version); [ "$$v" = "libprotoc $(PROTOC_VERSION)" ] || \
-		{ echo "protoc $(PROTOC_VERSION) required (apt-get install protobuf-compiler on Debian 12), found: $$v" >&2; exit 1; }
-	protoc --plugin=protoc-gen-go=$(TOOLS)/protoc-gen-go --plugin=protoc-gen-go-grpc=$(TOOLS)/protoc-gen-go-grpc \
-		--go_out=. --go_opt=paths=source_relative \
-		--go-grpc_out=. --go-grpc_opt=paths=source_relative \
-		api/router/router.proto
+build: setup
+	turbo run build lint
 
-# proto-check fails when the committed generated code differs from what
-# `make proto` produces.
-proto-check: proto
-	@git diff --exit-code -- api/router || { echo "generated code in api/router is stale: run 'make proto' and commit" >&2; exit 1; }
+# The linux/arm64 vsock addon and artifacts (helper VMs on Apple silicon).
+build-arm64: setup
+	pnpm --filter @router-service/vsock run build:arm64
+	node scripts/build-artifacts.mjs --arch arm64
 
-VM_INITRAMFS := $(VM_CACHE)/initramfs.cpio.gz
-VM_BINS := $(BIN)/router-service $(BIN)/routerctl $(BIN)/vm-driver
+# Regenerates the ts-proto code from packages/proto/proto.
+proto: setup
+	pnpm --filter @router-service/proto run generate
 
-$(BIN)/vm-driver: build
-	$(GOBUILD) -o $(BIN)/vm-driver ./test/vm/driver
+unit-test: build
+	turbo run test --continue
 
-# vm-image boots nothing: it fetches the kernel and packs our binaries with
-# busybox and the kernel modules into the helper VM's initramfs.
-vm-image: build $(BIN)/vm-driver
-	test/vm/fetch-kernel.sh
-	VM_INITRAMFS=$(VM_INITRAMFS) test/vm/mkinitramfs.sh $(VM_INITRAMFS) $(VM_BINS)
+artifacts: build
+	node scripts/build-artifacts.mjs --arch amd64
 
-# vm-test boots the helper VM and runs the end-to-end scenario inside it.
+# Size, start-to-serving time and idle RSS of the amd64 artifacts.
+measure: artifacts
+	node scripts/measure-artifacts.mjs
+
+vm-image: build
+	test/vm/build-image.sh
+
 vm-test: vm-image
-	VM_INITRAMFS=$(VM_INITRAMFS) test/vm/run.sh --mode test
-
-# demo boots the helper VM and narrates creating networks and pinging them.
-demo: vm-image
-	@VM_INITRAMFS=$(VM_INITRAMFS) test/vm/run.sh --mode demo
-
-# unit-test runs every Go test. Tests that create network namespaces need
-# root and fail (never skip) without it.
-unit-test:
-	$(GO) test -race -count=1 ./...
-
-test: proto-check build build-arm64 unit-test vm-test
+	test/vm/run.sh --mode test
 
 clean:
-	rm -rf $(BIN) $(CACHE)
+	rm -rf .cache/vm .cache/artifacts
+	git clean -fdX packages test

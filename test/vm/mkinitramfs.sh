@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# mkinitramfs.sh OUTPUT BINARY...
+# mkinitramfs.sh --artifacts DIR --test-payload DIR OUTPUT
 #
 # Builds the gzip'd newc initramfs for the router-service helper VM:
 #   - busybox-static (applets symlinked into /bin at boot),
-#   - the real iproute2 `ip` (and nftables `nft` if installed) with their
-#     shared libraries, because busybox ip has no netns/vlan support,
+#   - the real iproute2 `ip`, nftables `nft` (and dnsmasq if installed) with
+#     their shared libraries, because busybox ip has no netns/vlan support,
 #   - the kernel modules the router needs (plus their dependencies) for the
 #     kernel from fetch-kernel.sh, with a load-order file,
-#   - every BINARY at /usr/local/bin/<basename>,
-#   - an /init that loads modules and runs /usr/local/bin/vm-driver.
+#   - the amd64 artifacts (scripts/build-artifacts.mjs) at /opt/router-service,
+#     their Node's shared libraries, and /usr/local/bin/router-service and
+#     /usr/local/bin/routerctl linking to their launchers,
+#   - the test payload (bundle-test-payload.mjs) at /opt/router-service-test,
+#   - an /init that loads modules and runs the payload's vm-driver.mjs on the
+#     artifacts' node, then prints "VM-EXIT: N" and powers off.
+#
+# gzip, not xz: the kernel unpacks xz about twice as slowly, and the image
+# is mostly the Node binary.
 #
 # Environment:
 #   VM_CACHE          cache dir (default <repo>/.cache/vm)
@@ -21,17 +28,34 @@ cache="${VM_CACHE:-$repo_root/.cache/vm}"
 
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
 note() { echo "mkinitramfs: $*" >&2; }
+usage() { die "usage: $0 --artifacts DIR --test-payload DIR OUTPUT"; }
 
-[ $# -ge 1 ] || die "usage: $0 OUTPUT [BINARY...]"
-output="$1"
-shift
+artifacts=""
+payload=""
+output=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--artifacts) [ $# -ge 2 ] || usage; artifacts="$2"; shift 2 ;;
+	--test-payload) [ $# -ge 2 ] || usage; payload="$2"; shift 2 ;;
+	-*) usage ;;
+	*) [ -z "$output" ] || usage; output="$1"; shift ;;
+	esac
+done
+[ -n "$artifacts" ] && [ -n "$payload" ] && [ -n "$output" ] || usage
+for f in node bin/router-service bin/routerctl router-service.mjs routerctl.mjs vsock.node; do
+	[ -f "$artifacts/$f" ] ||
+		die "$artifacts/$f not found; build the artifacts with: node scripts/build-artifacts.mjs --arch amd64"
+done
+[ -f "$payload/vm-driver.mjs" ] ||
+	die "$payload/vm-driver.mjs not found; build the payload with: node test/vm/bundle-test-payload.mjs"
 
 # Modules the router needs. A trailing '?' marks modules that may legitimately
 # not exist as a separate file (e.g. nft_counter is linked into nf_tables.ko
 # since 5.x). The inet variants are there so `table inet` rules with fib/reject
-# work without relying on autoload.
+# work without relying on autoload. vsock_loopback lets the daemon and its
+# clients talk over vsock inside the guest (CID 1).
 modules=(
-	8021q vsock vsock_loopback veth bridge
+	8021q vsock vmw_vsock_virtio_transport_common vsock_loopback veth bridge
 	nf_tables nf_conntrack nf_nat nft_chain_nat nft_ct nft_nat nft_masq
 	nft_redir nft_fib_ipv4 nft_reject_ipv4 nf_reject_ipv4 nft_limit
 	'nft_counter?' 'nft_fib_inet?' 'nft_reject_inet?'
@@ -47,6 +71,7 @@ need modinfo "apt-get install kmod"
 need depmod "apt-get install kmod"
 need ldd "apt-get install libc-bin"
 [ -x /usr/sbin/ip ] || die "/usr/sbin/ip not found (apt-get install iproute2)"
+[ -x /usr/sbin/nft ] || die "/usr/sbin/nft not found (apt-get install nftables)"
 
 busybox="$(command -v busybox || true)"
 [ -n "$busybox" ] || die "busybox not found (apt-get install busybox-static)"
@@ -54,10 +79,6 @@ busybox="$(command -v busybox || true)"
 if ldd "$busybox" >/dev/null 2>&1; then
 	die "$busybox is dynamically linked; install busybox-static"
 fi
-
-for b in "$@"; do
-	[ -f "$b" ] || die "binary '$b' not found"
-done
 
 # --- kernel -----------------------------------------------------------------
 kver="$("$script_dir/fetch-kernel.sh")"
@@ -111,12 +132,11 @@ cp "$busybox" "$stage/bin/busybox"
 chmod 0755 "$stage/bin/busybox"
 
 install_bin /usr/sbin/ip /usr/sbin/ip
-have_nft=0
-if [ -x /usr/sbin/nft ]; then
-	install_bin /usr/sbin/nft /usr/sbin/nft
-	have_nft=1
+install_bin /usr/sbin/nft /usr/sbin/nft
+if [ -x /usr/sbin/dnsmasq ]; then
+	install_bin /usr/sbin/dnsmasq /usr/sbin/dnsmasq
 else
-	note "nftables not installed on host; image has no /usr/sbin/nft (apt-get install nftables)"
+	note "dnsmasq not installed on host; image has no /usr/sbin/dnsmasq"
 fi
 
 # Name databases used by ip (rt_protos, ...) and nft (service/protocol names).
@@ -129,9 +149,15 @@ printf 'root:x:0:\n' >"$stage/etc/group"
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$stage/etc/hosts"
 echo "$kver" >"$stage/etc/kernel-version"
 
-for b in "$@"; do
-	install_bin "$b" "/usr/local/bin/$(basename "$b")"
-done
+# The artifacts and the payload keep their layout: launchers find node and
+# the bundles relative to themselves, bundles find vsock.node next to them.
+mkdir -p "$stage/opt"
+cp -R "$artifacts" "$stage/opt/router-service"
+cp -R "$payload" "$stage/opt/router-service-test"
+copy_libs "$stage/opt/router-service/node"
+copy_libs "$stage/opt/router-service/vsock.node"
+ln -s /opt/router-service/bin/router-service "$stage/usr/local/bin/router-service"
+ln -s /opt/router-service/bin/routerctl "$stage/usr/local/bin/routerctl"
 
 # --- kernel modules ---------------------------------------------------------
 declare -A seen=()
@@ -251,13 +277,9 @@ for word in $cmdline; do
 	esac
 done
 
-if [ -x /usr/local/bin/vm-driver ]; then
-	/usr/local/bin/vm-driver -mode "$mode"
-	rc=$?
-else
-	echo "init: /usr/local/bin/vm-driver missing"
-	rc=127
-fi
+echo "init: $(cut -d' ' -f1 /proc/uptime)s after boot, starting vm-driver (mode $mode)"
+/opt/router-service/node /opt/router-service-test/vm-driver.mjs --mode "$mode"
+rc=$?
 # Leading newline: the driver's last line may lack one; run.sh greps this.
 printf '\nVM-EXIT: %s\n' "$rc"
 sync
@@ -276,10 +298,11 @@ if [ "$(id -u)" = 0 ]; then
 	# (ip -V complains on stderr that it cannot query libbpf at runtime; harmless.)
 	out="$(chroot "$stage" /usr/sbin/ip -V 2>&1)" ||
 		die "ip does not run inside the image (missing libraries?): $out"
-	if [ "$have_nft" = 1 ]; then
-		out="$(chroot "$stage" /usr/sbin/nft --version 2>&1)" ||
-			die "nft does not run inside the image (missing libraries?): $out"
-	fi
+	out="$(chroot "$stage" /usr/sbin/nft --version 2>&1)" ||
+		die "nft does not run inside the image (missing libraries?): $out"
+	out="$(chroot "$stage" /opt/router-service/node -e \
+		'process.dlopen({ exports: {} }, "/opt/router-service/vsock.node")' 2>&1)" ||
+		die "node or its vsock addon does not run inside the image (missing libraries?): $out"
 fi
 
 # --- pack -------------------------------------------------------------------

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { GetStateResponse, HealthResponse, VLANInterface } from '@router-service/proto';
+import { formatSeconds, parseDuration } from '../src/duration.js';
+import { renderJson } from '../src/json.js';
+import { formatPorts } from '../src/port.js';
+import { formatHealth, formatStatus } from '../src/status.js';
+import { formatTable } from '../src/table.js';
+import { formatVlans } from '../src/vlan.js';
+
+const web: VLANInterface = {
+  vlanId: 100,
+  interfaceName: 'eth0.100',
+  gateway: '172.18.0.1',
+  subnet: '172.18.0.0/16',
+  macAddress: '02:42:ac:12:00:01',
+  mtu: 1500,
+  isUp: true,
+  natEnabled: true,
+  networkName: 'web',
+  internal: false,
+};
+
+const backend: VLANInterface = {
+  vlanId: 2000,
+  interfaceName: 'eth0.2000',
+  gateway: '10.20.0.1',
+  subnet: '10.20.0.0/24',
+  macAddress: '',
+  mtu: 1400,
+  isUp: false,
+  natEnabled: false,
+  networkName: '',
+  internal: true,
+};
+
+const health: HealthResponse = { healthy: true, status: 'ok', activeVlans: 2, uptimeSeconds: 3725 };
+
+const state: GetStateResponse = {
+  networks: [
+    { vlan: web, natSources: ['10.99.0.0/16'], dns: { enabled: true, domain: '', hosts: { web: '172.18.0.2', db: '172.18.0.10' } } },
+    { vlan: backend, natSources: [], dns: undefined },
+  ],
+  portMappings: [
+    { protocol: 'tcp', hostIp: '', hostPort: 8080, containerIp: '172.18.0.2', containerPort: 80, vlanId: 100 },
+    { protocol: 'udp', hostIp: '192.168.64.2', hostPort: 53, containerIp: '172.18.0.10', containerPort: 5353, vlanId: 100 },
+  ],
+};
+
+describe('tables', () => {
+  test('columns are as wide as their widest cell plus two, the last one unpadded', () => {
+    assert.equal(formatTable([['a', 'bb', 'c'], ['aaaa', 'b', 'cccccc']]), 'a     bb  c\naaaa  b   cccccc\n');
+  });
+
+  test('a column spans only the consecutive rows that have it, as in tabwriter', () => {
+    assert.equal(
+      formatTable([['x', 'y'], ['long text'], ['xxxxx', 'y']]),
+      'x  y\nlong text\nxxxxx  y\n',
+    );
+  });
+
+  test('widths count characters, not bytes', () => {
+    assert.equal(formatTable([['é', '1'], ['ab', '2']]), 'é   1\nab  2\n');
+  });
+
+  test('networks', () => {
+    assert.equal(
+      formatVlans([web, backend]),
+      [
+        'VLAN  NAME  INTERFACE  SUBNET         GATEWAY     MTU   STATE  NAT       MAC',
+        '100   web   eth0.100   172.18.0.0/16  172.18.0.1  1500  up     on        02:42:ac:12:00:01',
+        '2000  -     eth0.2000  10.20.0.0/24   10.20.0.1   1400  down   internal  ',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('no networks is the heading alone', () => {
+    assert.equal(formatVlans([]), 'VLAN  NAME  INTERFACE  SUBNET  GATEWAY  MTU  STATE  NAT  MAC\n');
+  });
+
+  test('port mappings', () => {
+    assert.equal(
+      formatPorts(state.portMappings),
+      [
+        'PROTO  HOST             CONTAINER         VLAN',
+        'tcp    *:8080           172.18.0.2:80     100',
+        'udp    192.168.64.2:53  172.18.0.10:5353  100',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('health', () => {
+    assert.equal(formatHealth(health), 'healthy   true\nstatus    ok\nnetworks  2\nuptime    1h2m5s\n');
+  });
+
+  test('status', () => {
+    assert.equal(
+      formatStatus(health, state),
+      [
+        'health: ok, 2 networks, 2 port mappings, up 1h2m5s',
+        '',
+        'VLAN  NAME  INTERFACE  SUBNET         GATEWAY     MTU   STATE  NAT       MAC',
+        '100   web   eth0.100   172.18.0.0/16  172.18.0.1  1500  up     on        02:42:ac:12:00:01',
+        '2000  -     eth0.2000  10.20.0.0/24   10.20.0.1   1400  down   internal  ',
+        '',
+        'VLAN 100 also masquerades: 10.99.0.0/16',
+        '',
+        'VLAN 100 DNS (domain -):',
+        '  db   172.18.0.10',
+        '  web  172.18.0.2',
+        '',
+        'PROTO  HOST             CONTAINER         VLAN',
+        'tcp    *:8080           172.18.0.2:80     100',
+        'udp    192.168.64.2:53  172.18.0.10:5353  100',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('status of an empty service', () => {
+    assert.equal(
+      formatStatus({ healthy: true, status: 'ok', activeVlans: 0, uptimeSeconds: 0 }, { networks: [], portMappings: [] }),
+      'health: ok, 0 networks, 0 port mappings, up 0s\n\nVLAN  NAME  INTERFACE  SUBNET  GATEWAY  MTU  STATE  NAT  MAC\n',
+    );
+  });
+});
+
+describe('JSON', () => {
+  test('every field, lowerCamelCase, 64-bit integers as strings', () => {
+    assert.equal(
+      renderJson(health),
+      '{\n  "healthy": true,\n  "status": "ok",\n  "activeVlans": 2,\n  "uptimeSeconds": "3725"\n}\n',
+    );
+  });
+
+  test('empty lists stay, an unset message is null, map keys are sorted', () => {
+    assert.equal(renderJson({ vlans: [], error: '' }), '{\n  "vlans": [],\n  "error": ""\n}\n');
+    assert.equal(
+      renderJson({ networks: [{ vlan: undefined, natSources: [], dns: { enabled: true, domain: 'x', hosts: { web: '1', db: '2' } } }], portMappings: [] }),
+      [
+        '{',
+        '  "networks": [',
+        '    {',
+        '      "vlan": null,',
+        '      "natSources": [],',
+        '      "dns": {',
+        '        "enabled": true,',
+        '        "domain": "x",',
+        '        "hosts": {',
+        '          "db": "2",',
+        '          "web": "1"',
+        '        }',
+        '      }',
+        '    }',
+        '  ],',
+        '  "portMappings": []',
+        '}',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('durations', () => {
+  test('parsed as Go parses them', () => {
+    const cases: readonly (readonly [string, number | undefined])[] = [
+      ['10s', 10_000],
+      ['500ms', 500],
+      ['1m30s', 90_000],
+      ['1.5h', 5_400_000],
+      ['0', 0],
+      ['-2s', -2000],
+      ['250us', 0.25],
+      ['', undefined],
+      ['10', undefined],
+      ['s', undefined],
+      ['5 s', undefined],
+      ['3d', undefined],
+    ];
+    for (const [text, ms] of cases) assert.equal(parseDuration(text), ms, text);
+  });
+
+  test('whole seconds printed as Go prints them', () => {
+    for (const [seconds, text] of [[0, '0s'], [59, '59s'], [60, '1m0s'], [3600, '1h0m0s'], [93784, '26h3m4s']] as const) {
+      assert.equal(formatSeconds(seconds), text);
+    }
+  });
+});

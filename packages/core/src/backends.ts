@@ -1,0 +1,106 @@
+/**
+ * The plugin contract: what the reconciler asks of the kernel. Backends speak
+ * intent (a VLAN link, the firewall for a set of networks, the names a
+ * gateway answers), never rendered rules, so that nftables and iptables, or
+ * dnsmasq and another resolver, can stand behind the same interface.
+ *
+ * Only the Reconciler calls backends. Every method converges: calling it
+ * again with the same input changes nothing. Backends touch only objects they
+ * own (tagged as ours) and never anyone else's.
+ */
+import type { Network, PortMapping } from './model.js';
+
+/** The parent (trunk) interface the VLAN links are created on. */
+export interface Uplink {
+  name: string;
+  mtu: number;
+  /** The uplink's own IPv4 networks, canonical CIDR ("10.0.2.0/24"). */
+  prefixes: string[];
+}
+
+/** The desired kernel state of one VLAN link. */
+export interface VlanLink {
+  parent: string;
+  vlan: number;
+  /** 0 keeps the parent's MTU. */
+  mtu: number;
+  /** The gateway with the subnet's prefix length, e.g. "172.18.0.1/16". */
+  address: string;
+}
+
+/** The live kernel state of a link. */
+export interface LinkStatus {
+  name: string;
+  index: number;
+  /** 0 for links that are not 802.1Q VLANs. */
+  vlan: number;
+  /** Lower-case colon-separated MAC, e.g. "52:54:00:12:34:56". */
+  mac: string;
+  mtu: number;
+  up: boolean;
+  /** Tagged as created by router-service. */
+  owned: boolean;
+  /** Global IPv4 addresses with prefix length, e.g. ["172.18.0.1/16"]. */
+  addresses: string[];
+}
+
+/** VLAN links and their addresses. */
+export interface VlanBackend {
+  readonly name: string;
+  /** The interface holding the IPv4 default route; precondition error if none. */
+  defaultRouteInterface(): Promise<string>;
+  /** The named parent interface; precondition error if it does not exist. */
+  uplink(name: string): Promise<Uplink>;
+  /**
+   * Converges `<parent>.<vlan>` to `link`: an 802.1Q link tagged as ours,
+   * isolated (see `isolate`) before it gets its address, with `address` as
+   * its only IPv4 address (added before stale ones are removed), the MTU, up.
+   * A link of that name that is not ours is a precondition error and is left
+   * alone; an owned one that is not the right VLAN is replaced.
+   */
+  ensureVlan(link: VlanLink): Promise<LinkStatus>;
+  /** Removes the named link if it exists and is ours; absent is success. */
+  deleteVlan(name: string): Promise<void>;
+  /** The live state of the named link, or undefined if it does not exist. */
+  status(name: string): Promise<LinkStatus | undefined>;
+  /** Every link tagged as ours. */
+  owned(): Promise<LinkStatus[]>;
+  /**
+   * Hardens an interface so that it answers ARP only for its own addresses
+   * and drops sources that would not route back through it.
+   */
+  isolate(name: string): Promise<void>;
+  /** Turns on IPv4 forwarding. */
+  enableForwarding(): Promise<void>;
+}
+
+/** Everything the firewall acts on, derived from the desired state. */
+export interface FirewallState {
+  uplink: string;
+  networks: ReadonlyArray<{ network: Network; interfaceName: string }>;
+  portMappings: readonly PortMapping[];
+}
+
+/** NAT, isolation, router self-protection and port publishing. */
+export interface FirewallBackend {
+  readonly name: string;
+  /** Converges everything the backend owns to `state`, atomically. */
+  sync(state: FirewallState): Promise<void>;
+  /** Removes everything the backend owns. */
+  teardown(): Promise<void>;
+}
+
+/** The names one network's gateway answers. */
+export interface DnsNetworkState {
+  network: Network;
+  interfaceName: string;
+}
+
+/** Container-name DNS on each gateway. */
+export interface DnsBackend {
+  readonly name: string;
+  /** Converges the resolvers to exactly these networks' DNS configuration. */
+  sync(networks: readonly DnsNetworkState[]): Promise<void>;
+  /** Stops every resolver the backend owns and removes its files. */
+  teardown(): Promise<void>;
+}

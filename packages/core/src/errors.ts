@@ -1,0 +1,59 @@
+/**
+ * Error kinds of router-service. Core classifies every failure a person can
+ * act on; the API edge (the gRPC server) maps kinds to status codes, so no
+ * caller ever parses a message.
+ */
+export type ErrorKind =
+  /** The request itself is malformed or out of range, whatever the state. */
+  | 'invalid'
+  /** The request refers to an object that does not exist. */
+  | 'not-found'
+  /** The request collides with an existing object. */
+  | 'already-exists'
+  /** The system is not in a state that allows the request. */
+  | 'precondition'
+  /** A dependency (kernel, store, helper process) cannot serve right now. */
+  | 'unavailable'
+  /** Anything unexpected. */
+  | 'internal';
+
+/** An error with a kind and a message that says what to change. */
+export class RouterError extends Error {
+  readonly kind: ErrorKind;
+
+  constructor(kind: ErrorKind, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RouterError';
+    this.kind = kind;
+  }
+}
+
+export function invalid(message: string): RouterError {
+  return new RouterError('invalid', message);
+}
+
+export function notFound(message: string): RouterError {
+  return new RouterError('not-found', message);
+}
+
+export function alreadyExists(message: string): RouterError {
+  return new RouterError('already-exists', message);
+}
+
+export function precondition(message: string): RouterError {
+  return new RouterError('precondition', message);
+}
+
+export function unavailable(message: string, cause?: unknown): RouterError {
+  return new RouterError('unavailable', message, { cause });
+}
+
+/** The kind of any thrown value: unclassified errors are internal. */
+export function errorKind(err: unknown): ErrorKind {
+  return err instanceof RouterError ? err.kind : 'internal';
+}
+
+/** The message of any thrown value. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

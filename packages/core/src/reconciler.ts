@@ -1,0 +1,233 @@
+/**
+ * The Reconciler converges the kernel to the desired state. It is the only
+ * caller of backends; every operation can be repeated with the same result.
+ * Any failure is recorded in its health and reported to failure listeners,
+ * so that a full resync follows.
+ */
+import type {
+  DnsBackend,
+  DnsNetworkState,
+  FirewallBackend,
+  FirewallState,
+  LinkStatus,
+  Uplink,
+  VlanBackend,
+} from './backends.js';
+import { RouterError, errorKind, errorMessage } from './errors.js';
+import type { Logger } from './logger.js';
+import type { DesiredState, Network } from './model.js';
+import { gatewayPrefix, interfaceName } from './network.js';
+
+export interface ReconcilerOptions {
+  vlan: VlanBackend;
+  firewall?: FirewallBackend | undefined;
+  dns?: DnsBackend | undefined;
+  /** The parent interface the VLAN links live on. */
+  parent: string;
+  log: Logger;
+  /** The wall clock, for the time of the health record. */
+  now?: () => Date;
+}
+
+/** The outcome of the most recent reconcile. */
+export interface ReconcileHealth {
+  ok: boolean;
+  /** Why the last reconcile failed; "" when ok. */
+  error: string;
+  /** When it was recorded; null before any reconcile. */
+  at: Date | null;
+}
+
+/** Wraps a backend failure with what was being done, keeping its kind. */
+function wrap(err: unknown, doing: string): RouterError {
+  return new RouterError(errorKind(err), `${doing}: ${errorMessage(err)}`, { cause: err });
+}
+
+export class Reconciler {
+  readonly #vlan: VlanBackend;
+  readonly #firewall: FirewallBackend | undefined;
+  readonly #dns: DnsBackend | undefined;
+  readonly #parent: string;
+  readonly #log: Logger;
+  readonly #now: () => Date;
+  readonly #failureListeners = new Set<(err: Error) => void>();
+  #health: ReconcileHealth = { ok: false, error: 'not reconciled yet', at: null };
+
+  constructor(options: ReconcilerOptions) {
+    this.#vlan = options.vlan;
+    this.#firewall = options.firewall;
+    this.#dns = options.dns;
+    this.#parent = options.parent;
+    this.#log = options.log;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** The named parent interface, or for "" the interface of the IPv4 default route. */
+  static async findUplink(vlan: VlanBackend, name: string): Promise<Uplink> {
+    return vlan.uplink(name === '' ? await vlan.defaultRouteInterface() : name);
+  }
+
+  get parent(): string {
+    return this.#parent;
+  }
+
+  /** The parent interface's live state. */
+  uplink(): Promise<Uplink> {
+    return this.#vlan.uplink(this.#parent);
+  }
+
+  interfaceName(vlan: number): string {
+    return interfaceName(this.#parent, vlan);
+  }
+
+  /** Converges the link of one network. */
+  async ensureNetwork(n: Network): Promise<LinkStatus> {
+    try {
+      return await this.#ensureLink(n);
+    } catch (err) {
+      throw this.#fail(err);
+    }
+  }
+
+  async #ensureLink(n: Network): Promise<LinkStatus> {
+    const name = this.interfaceName(n.vlan);
+    try {
+      return await this.#vlan.ensureVlan({ parent: this.#parent, vlan: n.vlan, mtu: n.mtu, address: gatewayPrefix(n) });
+    } catch (err) {
+      throw wrap(err, `converging VLAN ${n.vlan} link ${name}`);
+    }
+  }
+
+  /** Removes the link of the network on VLAN vlan; an absent link is success. */
+  async removeNetwork(vlan: number): Promise<void> {
+    const name = this.interfaceName(vlan);
+    try {
+      await this.#vlan.deleteVlan(name);
+    } catch (err) {
+      throw this.#fail(wrap(err, `removing VLAN ${vlan} link ${name}`));
+    }
+  }
+
+  /** The live state of the network's link, or undefined if it does not exist. */
+  status(vlan: number): Promise<LinkStatus | undefined> {
+    return this.#vlan.status(this.interfaceName(vlan));
+  }
+
+  /** Every link tagged as ours. */
+  ownedLinks(): Promise<LinkStatus[]> {
+    return this.#vlan.owned();
+  }
+
+  /** Whether a firewall or DNS backend is configured, so that attachments reach the kernel. */
+  get managesAttachments(): boolean {
+    return this.#firewall !== undefined || this.#dns !== undefined;
+  }
+
+  /** Converges the firewall and DNS backends, those configured, to the whole state. */
+  async applyAttachments(state: DesiredState): Promise<void> {
+    const errors = await this.#syncAttachments(state);
+    if (errors.length > 0) throw this.#fail(joinErrors(errors));
+  }
+
+  async #syncAttachments(state: DesiredState): Promise<Error[]> {
+    const errors: Error[] = [];
+    if (this.#firewall !== undefined) {
+      try {
+        await this.#firewall.sync(this.#firewallState(state));
+      } catch (err) {
+        errors.push(wrap(err, `applying the ${this.#firewall.name} firewall`));
+      }
+    }
+    if (this.#dns !== undefined) {
+      try {
+        await this.#dns.sync(this.#dnsState(state));
+      } catch (err) {
+        errors.push(wrap(err, `applying the ${this.#dns.name} DNS`));
+      }
+    }
+    return errors;
+  }
+
+  #firewallState(state: DesiredState): FirewallState {
+    return {
+      uplink: this.#parent,
+      networks: state.networks.map((network) => ({ network, interfaceName: this.interfaceName(network.vlan) })),
+      portMappings: state.portMappings,
+    };
+  }
+
+  /** Only networks with DNS enabled have a resolver. */
+  #dnsState(state: DesiredState): DnsNetworkState[] {
+    return state.networks
+      .filter((network) => network.dns !== null)
+      .map((network) => ({ network, interfaceName: this.interfaceName(network.vlan) }));
+  }
+
+  /**
+   * Converges the kernel to exactly the desired state: hardens the parent,
+   * creates or repairs each network's link, deletes links tagged as ours
+   * that are not desired (foreign links are never touched), then converges
+   * firewall and DNS. Errors are collected so that one broken network does
+   * not stop the others from converging.
+   */
+  async sync(state: DesiredState): Promise<void> {
+    const errors: Error[] = [];
+    try {
+      await this.#vlan.isolate(this.#parent);
+    } catch (err) {
+      errors.push(wrap(err, `isolating parent ${this.#parent}`));
+    }
+    const wanted = new Set<string>();
+    for (const n of state.networks) {
+      wanted.add(this.interfaceName(n.vlan));
+      try {
+        await this.#ensureLink(n);
+      } catch (err) {
+        errors.push(err as Error);
+      }
+    }
+    let owned: LinkStatus[] = [];
+    try {
+      owned = await this.#vlan.owned();
+    } catch (err) {
+      errors.push(wrap(err, 'listing owned links'));
+    }
+    for (const link of owned) {
+      if (wanted.has(link.name)) continue;
+      try {
+        await this.#vlan.deleteVlan(link.name);
+        this.#log.info({ interface: link.name }, 'removed undesired link');
+      } catch (err) {
+        errors.push(wrap(err, `removing undesired link ${link.name}`));
+      }
+    }
+    errors.push(...(await this.#syncAttachments(state)));
+    if (errors.length > 0) throw this.#fail(joinErrors(errors));
+    this.#health = { ok: true, error: '', at: this.#now() };
+  }
+
+  /** The outcome of the most recent reconcile: a failed targeted change makes it unhealthy until a full sync succeeds. */
+  health(): ReconcileHealth {
+    return { ...this.#health };
+  }
+
+  /** Calls listener after every failure; returns the function that unsubscribes it. */
+  onFailure(listener: (err: Error) => void): () => void {
+    this.#failureListeners.add(listener);
+    return () => void this.#failureListeners.delete(listener);
+  }
+
+  /** Records a failure, tells the listeners and returns the error to throw. */
+  #fail(err: unknown): Error {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.#health = { ok: false, error: error.message, at: this.#now() };
+    for (const listener of this.#failureListeners) listener(error);
+    return error;
+  }
+}
+
+/** One error standing for several, its message their messages joined. */
+function joinErrors(errors: readonly Error[]): Error {
+  if (errors.length === 1 && errors[0] !== undefined) return errors[0];
+  return new AggregateError(errors, errors.map((e) => e.message).join('; '));
+}

@@ -1,0 +1,437 @@
+/**
+ * The Router is what the gRPC server and other tools call: each mutation
+ * validates its request, persists the desired state, then has the
+ * reconciler converge the kernel. One serial queue orders every mutation,
+ * read and resync, so that a resync never acts on a stale snapshot.
+ *
+ * A request invalid on its own is rejected before the queue, whatever the
+ * state. Every call reports failures by rejecting, never by throwing. A change the kernel refuses is rolled back in the store and the
+ * kernel, so that a failed call leaves nothing half done.
+ */
+import type { DnsBackend, FirewallBackend, LinkStatus, VlanBackend } from './backends.js';
+import { RouterError, errorKind, errorMessage, invalid, notFound, precondition, unavailable } from './errors.js';
+import { parseAddress, contains, formatAddress, mustParseIPv4Prefix } from './ipv4.js';
+import { silentLogger, type Logger } from './logger.js';
+import type { DesiredState, Network, PortMapping } from './model.js';
+import { withDns, withoutDnsHosts, validateDnsNames, validateDnsRequest, type DnsRequest } from './dns.js';
+import { parseNatSource, withNat, withoutNat } from './nat.js';
+import {
+  checkAttachmentsFit,
+  checkNetworkOnUplink,
+  checkOverlap,
+  natEnabled,
+  networksEqual,
+  parseNetworkSpec,
+  specsEqual,
+  validateVlanId,
+  type NetworkRequest,
+} from './network.js';
+import { PortTable } from './port-table.js';
+import {
+  checkPortConflict,
+  formatPortKey,
+  parsePortKey,
+  parsePortMapping,
+  portTarget,
+  validatePortRequest,
+  type PortRequest,
+} from './ports.js';
+import { Reconciler } from './reconciler.js';
+import { ResyncLoop } from './resync-loop.js';
+import { SerialQueue } from './serial-queue.js';
+import type { Store } from './store.js';
+import { resolveParent } from './parent.js';
+import { quote } from './quote.js';
+import { networkView, type HealthView, type NetworkStateView, type NetworkView, type StateView } from './views.js';
+
+export interface RouterOptions {
+  store: Store;
+  vlan: VlanBackend;
+  firewall?: FirewallBackend | undefined;
+  dns?: DnsBackend | undefined;
+  /** '' or absent: the parent recorded in the store, else the interface of the default route. */
+  parent?: string | undefined;
+  log?: Logger | undefined;
+  /** Milliseconds, for the uptime. */
+  clock?: (() => number) | undefined;
+}
+
+export type CreateNetworkRequest = NetworkRequest;
+
+export interface ConfigureDnsRequest extends DnsRequest {
+  vlan: number;
+}
+
+export type AddPortMappingRequest = PortRequest;
+
+export interface RemovePortMappingRequest {
+  hostPort: number;
+  protocol: string;
+  /** "" for every address. */
+  hostIp: string;
+}
+
+export class Router {
+  /** The parent interface the VLAN links live on. */
+  readonly parent: string;
+  readonly #store: Store;
+  readonly #reconciler: Reconciler;
+  readonly #log: Logger;
+  readonly #clock: () => number;
+  readonly #startedAt: number;
+  readonly #queue = new SerialQueue();
+  readonly #loop: ResyncLoop;
+  readonly #networks: Map<number, Network>;
+  readonly #ports: PortTable;
+  readonly #unsubscribe: () => void;
+  #closed = false;
+
+  private constructor(options: RouterOptions, parent: string, state: DesiredState, log: Logger) {
+    this.parent = parent;
+    this.#store = options.store;
+    this.#log = log;
+    this.#clock = options.clock ?? Date.now;
+    this.#startedAt = this.#clock();
+    this.#reconciler = new Reconciler({ vlan: options.vlan, firewall: options.firewall, dns: options.dns, parent, log });
+    this.#networks = new Map(state.networks.map((n) => [n.vlan, n]));
+    this.#ports = new PortTable(state.portMappings);
+    this.#loop = new ResyncLoop({ sync: () => this.resync(), log });
+    // Any failure, of a call or of a resync, asks for a full resync.
+    this.#unsubscribe = this.#reconciler.onFailure(() => this.#loop.kick());
+  }
+
+  /** Loads the desired state and resolves (and records) the parent. Changes nothing in the kernel. */
+  static async open(options: RouterOptions): Promise<Router> {
+    const log = options.log ?? silentLogger;
+    const state = options.store.load();
+    const parent = await resolveParent(options, log);
+    return new Router(options, parent, state, log);
+  }
+
+  /** Converges the kernel to the whole desired state; rejects on failure, which health records. */
+  resync(): Promise<void> {
+    return this.#serially(async () => {
+      try {
+        await this.#reconciler.sync(this.#state());
+      } catch (err) {
+        this.#log.warn({ err: errorMessage(err) }, 'reconcile failed');
+        throw err;
+      }
+    });
+  }
+
+  /** Resyncs every intervalMs, at once after any failure, sooner while resyncs fail. */
+  startResyncLoop(intervalMs: number): void {
+    this.#loop.start(intervalMs);
+  }
+
+  /** Stops the resync loop and waits for work in flight. The store stays open: its owner closes it. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#unsubscribe();
+    await this.#loop.stop();
+    await this.#queue.drain();
+  }
+
+  async createNetwork(req: CreateNetworkRequest): Promise<{ interfaceName: string; macAddress: string }> {
+    const spec = parseNetworkSpec(req);
+    return this.#serially(async () => {
+      let uplink;
+      try {
+        uplink = await this.#reconciler.uplink();
+      } catch (err) {
+        throw new RouterError(errorKind(err), `reading parent interface: ${errorMessage(err)}`, { cause: err });
+      }
+      checkNetworkOnUplink(spec, uplink);
+      checkOverlap(spec, this.#networks.values());
+      const prev = this.#networks.get(spec.vlan);
+      let next: Network = { ...spec, natSources: [], dns: null };
+      if (prev !== undefined) {
+        if (!specsEqual(prev, spec)) checkAttachmentsFit(prev, spec, this.#networkPorts(spec.vlan));
+        next = { ...spec, natSources: prev.natSources, dns: prev.dns };
+      }
+      const changed = prev === undefined || !networksEqual(prev, next);
+      if (changed) {
+        this.#store.update((tx) => tx.putNetwork(next));
+        this.#networks.set(spec.vlan, next);
+      }
+      let link;
+      try {
+        link = await this.#reconciler.ensureNetwork(next);
+        if (changed) await this.#applyAttachments();
+      } catch (err) {
+        await this.#rollbackNetwork(spec.vlan, prev);
+        throw err;
+      }
+      if (changed) {
+        this.#log.info(
+          {
+            vlan: spec.vlan,
+            interface: link.name,
+            subnet: spec.subnet,
+            gateway: spec.gateway,
+            mtu: link.mtu,
+            nat: spec.nat,
+            internal: spec.internal,
+          },
+          'network configured',
+        );
+      }
+      return { interfaceName: link.name, macAddress: link.mac };
+    });
+  }
+
+  /**
+   * Deletes a network with its port mappings and DNS. Once the deletion is
+   * committed the call succeeds: a link that cannot be removed now is
+   * undesired and ours, so the resync its failure kicks removes it.
+   */
+  async deleteNetwork(vlan: number): Promise<void> {
+    validateVlanId(vlan);
+    return this.#serially(async () => {
+      const existed = this.#networks.has(vlan);
+      const ports = this.#networkPorts(vlan);
+      if (!existed && ports.length === 0) return;
+      this.#store.update((tx) => {
+        for (const m of ports) tx.deletePortMapping(m);
+        tx.deleteNetwork(vlan);
+      });
+      this.#networks.delete(vlan);
+      for (const m of ports) this.#ports.delete(m);
+      this.#log.info({ vlan, portMappingsRemoved: ports.length }, 'network deleted');
+      // Teardown in reverse order of setup: what uses the link goes first.
+      try {
+        await this.#applyAttachments();
+      } catch (err) {
+        this.#log.warn({ vlan, err: errorMessage(err) }, 'removing the network from firewall and DNS failed; resync retries');
+      }
+      if (!existed) return;
+      try {
+        await this.#reconciler.removeNetwork(vlan);
+      } catch (err) {
+        this.#log.warn({ vlan, err: errorMessage(err) }, 'removing the link failed; resync retries');
+      }
+    });
+  }
+
+  async configureNat(vlan: number, sourceSubnet: string): Promise<void> {
+    const source = parseNatSource(sourceSubnet);
+    return this.#updateNetwork(vlan, true, 'NAT configured', (n) => {
+      if (n.internal) {
+        throw precondition(`VLAN ${n.vlan} is internal: it has no route to the outside to masquerade onto`);
+      }
+      return withNat(n, source);
+    });
+  }
+
+  async removeNat(vlan: number, sourceSubnet: string): Promise<void> {
+    const source = parseNatSource(sourceSubnet);
+    return this.#updateNetwork(vlan, false, 'NAT removed', (n) => withoutNat(n, source));
+  }
+
+  async configureDns(req: ConfigureDnsRequest): Promise<void> {
+    validateVlanId(req.vlan);
+    validateDnsRequest(req);
+    return this.#updateNetwork(req.vlan, true, 'DNS configured', (n) => withDns(n, req));
+  }
+
+  async removeDnsHosts(vlan: number, names: readonly string[]): Promise<void> {
+    validateDnsNames(names);
+    return this.#updateNetwork(vlan, false, 'DNS names removed', (n) => withoutDnsHosts(n, names));
+  }
+
+  async addPortMapping(req: AddPortMappingRequest): Promise<void> {
+    if (req.vlan !== 0) validateVlanId(req.vlan);
+    validatePortRequest(req);
+    return this.#serially(async () => {
+      const m = parsePortMapping(req, this.#portNetwork(req.vlan, req.containerIp));
+      checkPortConflict(m, this.#ports.inSlot(m));
+      if (this.#ports.get(m) !== undefined) return;
+      this.#store.update((tx) => tx.putPortMapping(m));
+      this.#ports.put(m);
+      await this.#applyAttachmentsOrRevert(() => {
+        this.#store.update((tx) => tx.deletePortMapping(m));
+        this.#ports.delete(m);
+      });
+      this.#log.info({ host: formatPortKey(m), target: portTarget(m) }, 'port mapping added');
+    });
+  }
+
+  async removePortMapping(req: RemovePortMappingRequest): Promise<void> {
+    const key = parsePortKey(req.protocol, req.hostPort, req.hostIp);
+    return this.#serially(async () => {
+      const m = this.#ports.get(key);
+      if (m === undefined) return;
+      this.#store.update((tx) => tx.deletePortMapping(key));
+      this.#ports.delete(key);
+      await this.#applyAttachmentsOrRevert(() => {
+        this.#store.update((tx) => tx.putPortMapping(m));
+        this.#ports.put(m);
+      });
+      this.#log.info({ host: formatPortKey(key), target: portTarget(m) }, 'port mapping removed');
+    });
+  }
+
+  /** The networks, merged with their live links; 0 lists all, an unknown id none. */
+  async listNetworks(vlan: number): Promise<NetworkView[]> {
+    if (vlan !== 0) validateVlanId(vlan);
+    return this.#serially(async () => {
+      const networks = this.#selectNetworks(vlan);
+      const links = await this.#liveLinks(networks);
+      return networks.map((n) => networkView(n, this.#reconciler.interfaceName(n.vlan), links.get(n.vlan)));
+    });
+  }
+
+  /** The whole desired state of one network (0: all) with its live links. */
+  async getState(vlan: number): Promise<StateView> {
+    if (vlan !== 0) validateVlanId(vlan);
+    return this.#serially(async () => {
+      const selected = this.#selectNetworks(vlan);
+      const links = await this.#liveLinks(selected);
+      const networks: NetworkStateView[] = selected.map((n) => ({
+        network: networkView(n, this.#reconciler.interfaceName(n.vlan), links.get(n.vlan)),
+        natSources: [...n.natSources],
+        dns: n.dns === null ? null : { domain: n.dns.domain, hosts: { ...n.dns.hosts } },
+      }));
+      const portMappings = this.#ports.select((m) => vlan === 0 || m.vlan === vlan).map((m) => ({ ...m }));
+      return { networks, portMappings };
+    });
+  }
+
+  health(): HealthView {
+    const h = this.#reconciler.health();
+    return {
+      healthy: h.ok,
+      status: h.ok ? 'ok' : `reconcile failed: ${h.error}`,
+      activeNetworks: this.#networks.size,
+      uptimeSeconds: Math.max(0, Math.floor((this.#clock() - this.#startedAt) / 1000)),
+    };
+  }
+
+  #serially<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(unavailable('the router is closed'));
+    return this.#queue.run(task);
+  }
+
+  #state(): DesiredState {
+    return { networks: this.#selectNetworks(0), portMappings: this.#ports.select() };
+  }
+
+  #selectNetworks(vlan: number): Network[] {
+    if (vlan !== 0) {
+      const n = this.#networks.get(vlan);
+      return n === undefined ? [] : [n];
+    }
+    return [...this.#networks.values()].sort((a, b) => a.vlan - b.vlan);
+  }
+
+  #networkPorts(vlan: number): PortMapping[] {
+    return this.#ports.select((m) => m.vlan === vlan);
+  }
+
+  /**
+   * The live links of the networks by VLAN id. Many networks are read with
+   * one listing of our links; only those missing from it (drift) are looked
+   * up one by one, so a foreign link in a network's place still shows.
+   */
+  async #liveLinks(networks: readonly Network[]): Promise<Map<number, LinkStatus>> {
+    const links = new Map<number, LinkStatus>();
+    if (networks.length > 1) {
+      const owned = new Map((await this.#reconciler.ownedLinks()).map((l) => [l.name, l]));
+      for (const n of networks) {
+        const link = owned.get(this.#reconciler.interfaceName(n.vlan));
+        if (link !== undefined) links.set(n.vlan, link);
+      }
+    }
+    for (const n of networks) {
+      if (links.has(n.vlan)) continue;
+      const link = await this.#reconciler.status(n.vlan);
+      if (link !== undefined) links.set(n.vlan, link);
+    }
+    return links;
+  }
+
+  /** The network a mapping targets: by VLAN id, or for vlan 0 the one whose subnet holds containerIp. */
+  #portNetwork(vlan: number, containerIp: string): Network {
+    if (vlan !== 0) {
+      const n = this.#networks.get(vlan);
+      if (n === undefined) throw notFound(`VLAN ${vlan} does not exist: create it with CreateVLAN first`);
+      return n;
+    }
+    const ip = parseAddress(containerIp);
+    if (ip === undefined) throw invalid(`container_ip ${quote(containerIp)} is not an IP address`);
+    if (ip.family === 4) {
+      for (const n of this.#networks.values()) {
+        if (contains(mustParseIPv4Prefix(n.subnet), ip.address)) return n;
+      }
+    }
+    throw notFound(
+      `no network's subnet contains container_ip ${formatAddress(ip)}: pass vlan_id or create the network first`,
+    );
+  }
+
+  /**
+   * Applies change to the network on VLAN vlan and stores the result if it
+   * differs. A missing network is NotFound when mustExist; otherwise there
+   * is nothing to do, as removals of absent things succeed.
+   */
+  async #updateNetwork(vlan: number, mustExist: boolean, what: string, change: (n: Network) => Network): Promise<void> {
+    validateVlanId(vlan);
+    return this.#serially(async () => {
+      const n = this.#networks.get(vlan);
+      if (n === undefined) {
+        if (mustExist) throw notFound(`VLAN ${vlan} does not exist: create it with CreateVLAN first`);
+        return;
+      }
+      const next = change(n);
+      if (networksEqual(next, n)) return;
+      this.#store.update((tx) => tx.putNetwork(next));
+      this.#networks.set(vlan, next);
+      await this.#applyAttachmentsOrRevert(() => {
+        this.#store.update((tx) => tx.putNetwork(n));
+        this.#networks.set(vlan, n);
+      });
+      this.#log.info(
+        { vlan, nat: natEnabled(next), natSources: next.natSources, dns: next.dns !== null },
+        what,
+      );
+    });
+  }
+
+  async #applyAttachments(): Promise<void> {
+    if (this.#reconciler.managesAttachments) await this.#reconciler.applyAttachments(this.#state());
+  }
+
+  /** Applies the attachments; if the backends refuse, restores the previous state and rethrows. */
+  async #applyAttachmentsOrRevert(revert: () => void): Promise<void> {
+    try {
+      await this.#applyAttachments();
+    } catch (err) {
+      try {
+        revert();
+        await this.#applyAttachments();
+      } catch (rollbackErr) {
+        this.#log.error({ err: errorMessage(rollbackErr) }, 'rolling back failed change; the next resync retries');
+      }
+      throw err;
+    }
+  }
+
+  /** Restores the previous desired state of a network whose change could not be applied. */
+  async #rollbackNetwork(vlan: number, prev: Network | undefined): Promise<void> {
+    try {
+      if (prev !== undefined) {
+        this.#store.update((tx) => tx.putNetwork(prev));
+        this.#networks.set(vlan, prev);
+        await this.#reconciler.ensureNetwork(prev);
+      } else {
+        this.#store.update((tx) => tx.deleteNetwork(vlan));
+        this.#networks.delete(vlan);
+        await this.#reconciler.removeNetwork(vlan);
+      }
+      await this.#applyAttachments();
+    } catch (err) {
+      this.#log.error({ vlan, err: errorMessage(err) }, 'rolling back failed change; the next resync retries');
+    }
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The durable Store: one SQLite database (node:sqlite) in the state
+ * directory, in WAL mode with synchronous=FULL so that every update is on
+ * disk when it returns. The connection holds the database in EXCLUSIVE
+ * locking mode from the moment it opens: a second router-service on the
+ * same directory fails fast instead of fighting over the kernel.
+ */
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { RouterError, errorMessage, unavailable } from './errors.js';
+import type { Network, PortMapping } from './model.js';
+import { comparePortMappings } from './ports.js';
+import { portKeyText, type Store, type StoreTransaction } from './store.js';
+
+/** The database file inside the state directory. */
+export const STATE_FILE_NAME = 'state.db';
+
+const SQLITE_BUSY = 5;
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS networks (vlan INTEGER PRIMARY KEY, network TEXT NOT NULL) STRICT;
+  CREATE TABLE IF NOT EXISTS port_mappings (key TEXT PRIMARY KEY, mapping TEXT NOT NULL) STRICT;
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  PRAGMA user_version = ${SCHEMA_VERSION};
+`;
+
+function isSqliteError(err: unknown): err is Error & { errcode: number } {
+  return err instanceof Error && 'errcode' in err && typeof err.errcode === 'number';
+}
+
+function openDatabase(path: string): DatabaseSync {
+  // timeout 0: a database another process holds is refused at once.
+  const db = new DatabaseSync(path, { timeout: 0 });
+  try {
+    db.exec('PRAGMA locking_mode = EXCLUSIVE');
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = FULL');
+    // The first write transaction takes the exclusive lock, which the
+    // connection then keeps until it closes.
+    db.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/** Opens, creating if needed, the store in dir (mode 0700, the file 0600). */
+export function openSqliteStore(dir: string): Store {
+  const path = join(dir, STATE_FILE_NAME);
+  let db: DatabaseSync;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    closeSync(openSync(path, 'a', 0o600));
+    db = openDatabase(path);
+  } catch (err) {
+    if (isSqliteError(err) && err.errcode === SQLITE_BUSY) {
+      throw unavailable(`opening ${path}: another router-service holds it`, err);
+    }
+    throw unavailable(`opening ${path}: ${errorMessage(err)}`, err);
+  }
+  return new SqliteStore(db);
+}
+
+class SqliteStore implements Store {
+  readonly #db: DatabaseSync;
+  readonly #selectNetworks: StatementSync;
+  readonly #selectPortMappings: StatementSync;
+  readonly #selectMeta: StatementSync;
+  readonly #putMeta: StatementSync;
+  readonly #tx: StoreTransaction;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#selectNetworks = db.prepare('SELECT vlan, network FROM networks ORDER BY vlan');
+    this.#selectPortMappings = db.prepare('SELECT key, mapping FROM port_mappings');
+    this.#selectMeta = db.prepare('SELECT value FROM meta WHERE key = ?');
+    this.#putMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    const putNetwork = db.prepare('INSERT OR REPLACE INTO networks (vlan, network) VALUES (?, ?)');
+    const deleteNetwork = db.prepare('DELETE FROM networks WHERE vlan = ?');
+    const putPortMapping = db.prepare('INSERT OR REPLACE INTO port_mappings (key, mapping) VALUES (?, ?)');
+    const deletePortMapping = db.prepare('DELETE FROM port_mappings WHERE key = ?');
+    this.#tx = {
+      putNetwork: (n) => void putNetwork.run(n.vlan, JSON.stringify(n)),
+      deleteNetwork: (vlan) => void deleteNetwork.run(vlan),
+      putPortMapping: (m) => void putPortMapping.run(portKeyText(m), JSON.stringify(m)),
+      deletePortMapping: (k) => void deletePortMapping.run(portKeyText(k)),
+    };
+  }
+
+  load() {
+    const networks: Network[] = [];
+    for (const row of this.#selectNetworks.iterate()) {
+      networks.push(decode<Network>(row['network'], `network ${String(row['vlan'])}`));
+    }
+    const portMappings: PortMapping[] = [];
+    for (const row of this.#selectPortMappings.iterate()) {
+      portMappings.push(decode<PortMapping>(row['mapping'], `port mapping ${String(row['key'])}`));
+    }
+    return { networks, portMappings: portMappings.sort(comparePortMappings) };
+  }
+
+  parent(): string {
+    const row = this.#selectMeta.get('parent');
+    return typeof row?.['value'] === 'string' ? row['value'] : '';
+  }
+
+  setParent(name: string): void {
+    this.update(() => void this.#putMeta.run('parent', name));
+  }
+
+  update(change: (tx: StoreTransaction) => void): void {
+    try {
+      this.#db.exec('BEGIN IMMEDIATE');
+      change(this.#tx);
+      this.#db.exec('COMMIT');
+    } catch (err) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      if (isSqliteError(err)) {
+        throw new RouterError('internal', `storing desired state: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+function decode<T>(value: unknown, what: string): T {
+  try {
+    return JSON.parse(String(value)) as T;
+  } catch (err) {
+    throw new RouterError('internal', `reading desired state: decoding ${what}: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * The durable desired state. A store keeps the validated inputs clients
+ * asked for (networks and port mappings), never rendered kernel objects, so
+ * that a restarted service converges the kernel to them.
+ */
+import type { DesiredState, Network, PortKey, PortMapping } from './model.js';
+
+/** One atomic change of the desired state. */
+export interface StoreTransaction {
+  /** Stores n, replacing any network with the same VLAN id. */
+  putNetwork(n: Network): void;
+  /** Removes the network with the given VLAN id, if present. */
+  deleteNetwork(vlan: number): void;
+  /** Stores m, replacing any mapping with the same key. */
+  putPortMapping(m: PortMapping): void;
+  /** Removes the mapping with key k, if present. */
+  deletePortMapping(k: PortKey): void;
+}
+
+export interface Store {
+  /** The whole desired state: networks by VLAN id, mappings by protocol, host port, host address. */
+  load(): DesiredState;
+  /** The parent interface the stored networks were built on; "" if none was recorded. */
+  parent(): string;
+  /** Records the parent interface the networks are built on. */
+  setParent(name: string): void;
+  /**
+   * Applies change's operations in one durable transaction: all or nothing.
+   * An exception thrown by change leaves the store as it was and is rethrown.
+   */
+  update(change: (tx: StoreTransaction) => void): void;
+  /** Releases the store; a closed store must not be used again. */
+  close(): void;
+}
+
+/** A stable text key for a port mapping. */
+export function portKeyText(k: PortKey): string {
+  return `${k.protocol}/${k.hostPort}/${k.hostIp}`;
+}

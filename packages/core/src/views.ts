@@ -1,0 +1,58 @@
+/**
+ * What the Router reports: the desired state merged with the live kernel,
+ * shaped for API edges (the gRPC server, a CLI) to render as they need.
+ */
+import type { LinkStatus } from './backends.js';
+import type { Network, PortMapping } from './model.js';
+import { natEnabled } from './network.js';
+
+/** A network as ListVLANs shows it. */
+export interface NetworkView {
+  vlan: number;
+  interfaceName: string;
+  gateway: string;
+  subnet: string;
+  /** "" when the link is missing. */
+  macAddress: string;
+  /** The link's MTU, or the desired one (0: the parent's) when the link is missing. */
+  mtu: number;
+  up: boolean;
+  natEnabled: boolean;
+  name: string;
+  internal: boolean;
+}
+
+export interface NetworkStateView {
+  network: NetworkView;
+  natSources: string[];
+  dns: { domain: string; hosts: Record<string, string> } | null;
+}
+
+export interface StateView {
+  networks: NetworkStateView[];
+  portMappings: PortMapping[];
+}
+
+export interface HealthView {
+  healthy: boolean;
+  /** "ok" or "reconcile failed: <reason>". */
+  status: string;
+  activeNetworks: number;
+  uptimeSeconds: number;
+}
+
+/** Merges a network's desired state with its live link: a missing link shows down, with no MAC and the desired MTU. */
+export function networkView(n: Network, interfaceName: string, link: LinkStatus | undefined): NetworkView {
+  return {
+    vlan: n.vlan,
+    interfaceName,
+    gateway: n.gateway,
+    subnet: n.subnet,
+    macAddress: link?.mac ?? '',
+    mtu: link?.mtu ?? n.mtu,
+    up: link?.up ?? false,
+    natEnabled: natEnabled(n),
+    name: n.name,
+    internal: n.internal,
+  };
+}

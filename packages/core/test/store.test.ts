@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { MAX_VLAN, type Network, type PortMapping } from '../src/model.js';
+import { createMemoryStore } from '../src/memory-store.js';
+import { openSqliteStore, STATE_FILE_NAME } from '../src/sqlite-store.js';
+import type { Store, StoreTransaction } from '../src/store.js';
+import { assertRouterError, network, portMapping } from './helpers.js';
+
+const tempDirs: string[] = [];
+after(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'router-core-store-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+function subnetNetwork(vlan: number, subnet: string): Network {
+  const [a, b, c] = subnet.split('.');
+  return network(vlan, subnet, `${a}.${b}.${c}.1`);
+}
+
+const changed: Network = {
+  ...subnetNetwork(100, '10.100.0.0/16'),
+  mtu: 1400,
+  nat: false,
+  name: 'changed',
+  internal: true,
+  natSources: ['192.0.2.0/24'],
+  dns: { domain: 'internal', hosts: { web: '10.100.0.2' } },
+};
+
+const steps: Array<(tx: StoreTransaction) => void> = [
+  (tx) => tx.putNetwork(subnetNetwork(300, '10.3.0.0/16')),
+  (tx) => tx.putNetwork(subnetNetwork(2, '10.2.0.0/16')),
+  (tx) => tx.putNetwork(subnetNetwork(100, '10.1.0.0/16')),
+  (tx) => tx.putNetwork(changed),
+  (tx) => tx.deleteNetwork(2),
+  (tx) => tx.deleteNetwork(4000),
+  (tx) => tx.putPortMapping(portMapping('tcp', '', 8080, 100, '10.100.0.2')),
+  (tx) => tx.putPortMapping(portMapping('udp', '127.0.0.1', 53, 300, '10.3.0.9')),
+  (tx) => tx.putPortMapping(portMapping('tcp', '', 9090, 300, '10.3.0.9')),
+  (tx) => tx.deletePortMapping({ protocol: 'tcp', hostPort: 9090, hostIp: '' }),
+];
+
+const wantPorts: PortMapping[] = [
+  portMapping('tcp', '', 8080, 100, '10.100.0.2'),
+  portMapping('udp', '127.0.0.1', 53, 300, '10.3.0.9'),
+];
+
+/** The contract every Store keeps, run against each implementation. */
+function storeContract(name: string, open: () => Store): void {
+  describe(`${name} store`, () => {
+    test('applies changes in order and loads them sorted', () => {
+      const store = open();
+      for (const step of steps) store.update(step);
+      const state = store.load();
+      assert.deepEqual(state.networks, [changed, subnetNetwork(300, '10.3.0.0/16')]);
+      assert.deepEqual(state.portMappings, wantPorts);
+      store.close();
+    });
+
+    test('a failed transaction changes nothing', () => {
+      const store = open();
+      store.update((tx) => tx.putNetwork(subnetNetwork(1, '10.1.0.0/16')));
+      assert.throws(
+        () =>
+          store.update((tx) => {
+            tx.putNetwork(subnetNetwork(5, '10.5.0.0/16'));
+            tx.deleteNetwork(1);
+            tx.putPortMapping(portMapping('tcp', '', 80, 5, '10.5.0.2'));
+            throw new Error('rejected half-way');
+          }),
+        /rejected half-way/,
+      );
+      assert.deepEqual(store.load(), { networks: [subnetNetwork(1, '10.1.0.0/16')], portMappings: [] });
+      store.close();
+    });
+
+    test('what load returns is a copy', () => {
+      const store = open();
+      const n = subnetNetwork(1, '10.1.0.0/16');
+      store.update((tx) => tx.putNetwork(n));
+      n.name = 'mutated after put';
+      const loaded = store.load();
+      (loaded.networks[0] ?? assert.fail()).name = 'mutated after load';
+      assert.equal(store.load().networks[0]?.name, '');
+      store.close();
+    });
+
+    test('records the parent', () => {
+      const store = open();
+      assert.equal(store.parent(), '');
+      store.setParent('eth0');
+      assert.equal(store.parent(), 'eth0');
+      store.close();
+    });
+  });
+}
+
+storeContract('memory', createMemoryStore);
+storeContract('sqlite', () => openSqliteStore(tempDir()));
+
+describe('sqlite store on disk', () => {
+  test('state and parent survive reopen', () => {
+    const dir = tempDir();
+    let store = openSqliteStore(dir);
+    for (const step of steps) store.update(step);
+    store.setParent('eth0');
+    store.close();
+    store = openSqliteStore(dir);
+    assert.deepEqual(store.load(), { networks: [changed, subnetNetwork(300, '10.3.0.0/16')], portMappings: wantPorts });
+    assert.equal(store.parent(), 'eth0');
+    store.close();
+  });
+
+  test('the directory is 0700 and the database 0600', () => {
+    const dir = join(tempDir(), 'state');
+    const store = openSqliteStore(dir);
+    store.update((tx) => tx.putNetwork(subnetNetwork(1, '10.1.0.0/16')));
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    assert.equal(statSync(join(dir, STATE_FILE_NAME)).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, `${STATE_FILE_NAME}-wal`)).mode & 0o777, 0o600);
+    store.close();
+  });
+
+  test('a second opener in the same process is refused', async () => {
+    const dir = tempDir();
+    const store = openSqliteStore(dir);
+    await assertRouterError(() => openSqliteStore(dir), 'unavailable', 'another router-service holds it');
+    store.close();
+    openSqliteStore(dir).close();
+  });
+
+  test('a second process is refused at once', async () => {
+    const dir = tempDir();
+    const store = openSqliteStore(dir);
+    const storeModule = fileURLToPath(new URL('../src/sqlite-store.js', import.meta.url));
+    const script = `
+      const { openSqliteStore } = await import(${JSON.stringify(storeModule)});
+      try { openSqliteStore(process.argv[1]).close(); console.log(JSON.stringify({ opened: true })); }
+      catch (err) { console.log(JSON.stringify({ kind: err.kind, message: err.message })); }`;
+    const started = Date.now();
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, dir]);
+    assert.deepEqual(JSON.parse(stdout), {
+      kind: 'unavailable',
+      message: `opening ${join(dir, STATE_FILE_NAME)}: another router-service holds it`,
+    });
+    assert.ok(Date.now() - started < 5000, 'the refusal was not fast');
+    store.close();
+  });
+
+  test('full scale: every VLAN id and 100,000 port mappings in one transaction', () => {
+    const dir = tempDir();
+    let store = openSqliteStore(dir);
+    const mappings = 100_000;
+    store.update((tx) => {
+      for (let vlan = 1; vlan <= MAX_VLAN; vlan++) {
+        tx.putNetwork(subnetNetwork(vlan, `10.${vlan >> 8}.${vlan & 0xff}.0/24`));
+      }
+      for (let i = 0; i < mappings; i++) {
+        const block = Math.floor(i / 65000);
+        tx.putPortMapping(portMapping('tcp', `127.0.${block}.${1 + block}`, 1 + (i % 65000), 1, '10.0.1.2'));
+      }
+    });
+    store.close();
+    store = openSqliteStore(dir);
+    const state = store.load();
+    assert.equal(state.networks.length, MAX_VLAN);
+    assert.equal(state.portMappings.length, mappings);
+    assert.deepEqual(
+      state.networks.map((n) => n.vlan),
+      Array.from({ length: MAX_VLAN }, (_, i) => i + 1),
+    );
+    assert.deepEqual(state.portMappings[0], portMapping('tcp', '127.0.0.1', 1, 1, '10.0.1.2'));
+    store.close();
+  });
+});

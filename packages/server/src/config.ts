@@ -1,0 +1,295 @@
+/**
+ * The daemon's settings: command-line flags (as router-service has always
+ * taken them) over an optional JSON file (--config) with the same settings
+ * as camelCase keys, over the defaults.
+ */
+import { readFileSync } from 'node:fs';
+import { DEFAULT_PORT, formatEndpoint, parseEndpoint, type Endpoint } from '@router-service/transport';
+import { parseDuration } from './duration.js';
+
+export type LogFormat = 'text' | 'json';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface DaemonConfig {
+  /** Where to serve; vsock://:<vsockPort> when none is given. */
+  listen: Endpoint[];
+  vsockPort: number;
+  /** When not empty, the only vsock peers accepted. */
+  vsockAllowCids: number[];
+  allowRemoteTcp: boolean;
+  /** '' picks the recorded parent, else the interface of the default route. */
+  parent: string;
+  stateDir: string;
+  resyncIntervalMs: number;
+  logFormat: LogFormat;
+  logLevel: LogLevel;
+  /** Firewall plugin: a built-in name or a module specifier. */
+  firewall: string;
+  /** DNS plugin: a built-in name or a module specifier. */
+  dns: string;
+}
+
+/** A configuration a person must fix; the daemon exits 2 with its message. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The outcome of reading the command line: settings to run with, or a request for help. */
+export type ConfigResult = { kind: 'run'; config: DaemonConfig } | { kind: 'help'; text: string };
+
+export const DEFAULT_STATE_DIR = '/var/lib/router-service';
+const DEFAULT_RESYNC_MS = 30_000;
+/** setTimeout's limit (2^31-1 ms) rounded down to whole hours. */
+const MAX_RESYNC_MS = 596 * 3_600_000;
+const MAX_VSOCK_PORT = 0xfffffffe;
+
+/** Settings before validation: each flag's or key's raw value. */
+interface RawSettings {
+  listen?: string[];
+  vsockPort?: string;
+  vsockAllowCid?: string[];
+  allowRemoteTcp?: boolean;
+  parent?: string;
+  stateDir?: string;
+  resyncInterval?: string;
+  logFormat?: string;
+  logLevel?: string;
+  firewall?: string;
+  dns?: string;
+}
+
+type FlagKind = 'string' | 'list' | 'boolean';
+
+interface FlagSpec {
+  key: keyof RawSettings | 'config' | 'help';
+  kind: FlagKind;
+  value?: string;
+  usage: string;
+}
+
+const FLAGS: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec>([
+  ['listen', { key: 'listen', kind: 'list', value: 'URL', usage: `address to serve on, repeatable: vsock://:PORT, unix:///PATH or tcp://127.0.0.1:PORT (default vsock://:${DEFAULT_PORT})` }],
+  ['vsock-port', { key: 'vsockPort', kind: 'string', value: 'PORT', usage: `vsock port used when no --listen is given (default ${DEFAULT_PORT})` }],
+  ['vsock-allow-cid', { key: 'vsockAllowCid', kind: 'list', value: 'LIST', usage: 'accept vsock connections only from these peer CIDs, comma-separated' }],
+  ['allow-remote-tcp', { key: 'allowRemoteTcp', kind: 'boolean', usage: 'permit tcp:// listeners on non-loopback addresses (the API has no authentication)' }],
+  ['parent', { key: 'parent', kind: 'string', value: 'IFACE', usage: 'parent interface for VLAN links (default: the recorded one, else the interface holding the IPv4 default route)' }],
+  ['state-dir', { key: 'stateDir', kind: 'string', value: 'DIR', usage: `directory of the durable desired state (default ${DEFAULT_STATE_DIR})` }],
+  ['resync-interval', { key: 'resyncInterval', kind: 'string', value: 'DURATION', usage: 'how often to repair drift between desired state and the kernel, e.g. 500ms, 2s, 1m (default 30s)' }],
+  ['log-format', { key: 'logFormat', kind: 'string', value: 'FORMAT', usage: 'log format: text or json (default text)' }],
+  ['log-level', { key: 'logLevel', kind: 'string', value: 'LEVEL', usage: 'log level: debug, info, warn or error (default info)' }],
+  ['config', { key: 'config', kind: 'string', value: 'FILE', usage: 'JSON file with these settings as camelCase keys, plus "firewall" and "dns" plugin names; flags override it' }],
+  ['help', { key: 'help', kind: 'boolean', usage: 'print this help' }],
+]);
+
+/** The keys a --config file may hold, with the JSON type each takes. */
+const FILE_KEYS: Readonly<Record<string, 'string' | 'string[]' | 'number' | 'number[]' | 'boolean'>> = {
+  listen: 'string[]',
+  vsockPort: 'number',
+  vsockAllowCid: 'number[]',
+  allowRemoteTcp: 'boolean',
+  parent: 'string',
+  stateDir: 'string',
+  resyncInterval: 'string',
+  logFormat: 'string',
+  logLevel: 'string',
+  firewall: 'string',
+  dns: 'string',
+};
+
+export function usage(): string {
+  const lines = ['Usage: router-service [flags]', '', 'Flags:'];
+  for (const [name, spec] of FLAGS) {
+    lines.push(`  --${name}${spec.value === undefined ? '' : ` ${spec.value}`}`, `        ${spec.usage}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Reads the command line (without the program name) and the file it names.
+ * Throws ConfigError for anything a person must fix.
+ */
+export function parseConfig(args: readonly string[], readFile: (path: string) => string = readText): ConfigResult {
+  const flags = parseFlags(args);
+  if (flags.help) return { kind: 'help', text: usage() };
+  const file = flags.configPath === undefined ? {} : readConfigFile(flags.configPath, readFile);
+  return { kind: 'run', config: validate({ ...file, ...flags.settings }) };
+}
+
+interface ParsedFlags {
+  settings: RawSettings;
+  configPath?: string;
+  help: boolean;
+}
+
+function parseFlags(args: readonly string[]): ParsedFlags {
+  const settings: Record<string, string | string[] | boolean> = {};
+  let configPath: string | undefined;
+  let help = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (!arg.startsWith('--') || arg === '--') {
+      const rest = arg === '--' ? args.slice(i + 1) : args.slice(i);
+      throw new ConfigError(`unexpected arguments: [${rest.join(' ')}]`);
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const spec = FLAGS.get(name);
+    if (spec === undefined) throw new ConfigError(`flag provided but not defined: --${name}`);
+    let value: string;
+    if (spec.kind === 'boolean') {
+      const text = eq < 0 ? 'true' : arg.slice(eq + 1);
+      if (text !== 'true' && text !== 'false') {
+        throw new ConfigError(`--${name} takes no value or =true/=false, not ${JSON.stringify(text)}`);
+      }
+      if (spec.key === 'help') help = text === 'true';
+      else settings[spec.key] = text === 'true';
+      continue;
+    }
+    if (eq >= 0) {
+      value = arg.slice(eq + 1);
+    } else {
+      const next = args[i + 1];
+      if (next === undefined) throw new ConfigError(`flag needs an argument: --${name}`);
+      value = next;
+      i++;
+    }
+    if (spec.key === 'config') {
+      configPath = value;
+    } else if (spec.kind === 'list') {
+      const list = settings[spec.key];
+      settings[spec.key] = [...(Array.isArray(list) ? list : []), value];
+    } else {
+      settings[spec.key] = value;
+    }
+  }
+  return { settings: settings as RawSettings, ...(configPath === undefined ? {} : { configPath }), help };
+}
+
+function readText(path: string): string {
+  return readFileSync(path, 'utf8');
+}
+
+function readConfigFile(path: string, readFile: (path: string) => string): RawSettings {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    throw new ConfigError(`--config ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`--config ${path}: not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ConfigError(`--config ${path}: must hold a JSON object of settings`);
+  }
+  const raw: RawSettings = {};
+  for (const [key, value] of Object.entries(data)) {
+    const type = FILE_KEYS[key];
+    if (type === undefined) {
+      throw new ConfigError(`--config ${path}: unknown key ${JSON.stringify(key)}; known keys: ${Object.keys(FILE_KEYS).join(', ')}`);
+    }
+    if (!hasType(value, type)) {
+      throw new ConfigError(`--config ${path}: ${key} must be ${describeType(type)}, not ${JSON.stringify(value)}`);
+    }
+    Object.assign(raw, { [key]: fromFile(value) });
+  }
+  return raw;
+}
+
+/** File values in the form flags give them, so that both validate alike. */
+function fromFile(value: string | number | boolean | ReadonlyArray<string | number>): string | boolean | string[] {
+  if (Array.isArray(value)) return value.map(String);
+  return typeof value === 'number' ? String(value) : (value as string | boolean);
+}
+
+function hasType(value: unknown, type: string): value is string | number | boolean | Array<string | number> {
+  switch (type) {
+    case 'string[]':
+      return Array.isArray(value) && value.every((v) => typeof v === 'string');
+    case 'number[]':
+      return Array.isArray(value) && value.every((v) => typeof v === 'number');
+    default:
+      return typeof value === type;
+  }
+}
+
+function describeType(type: string): string {
+  return { 'string[]': 'a list of strings', 'number[]': 'a list of numbers', number: 'a number', boolean: 'true or false', string: 'a string' }[type] ?? type;
+}
+
+function validate(raw: RawSettings): DaemonConfig {
+  const logFormat = raw.logFormat ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') {
+    throw new ConfigError(`--log-format must be text or json, not ${JSON.stringify(logFormat)}`);
+  }
+  const logLevel = raw.logLevel ?? 'info';
+  if (logLevel !== 'debug' && logLevel !== 'info' && logLevel !== 'warn' && logLevel !== 'error') {
+    throw new ConfigError(`--log-level must be debug, info, warn or error, not ${JSON.stringify(logLevel)}`);
+  }
+  const vsockPort = raw.vsockPort === undefined ? DEFAULT_PORT : wholeNumber(raw.vsockPort);
+  if (vsockPort === undefined) {
+    throw new ConfigError(`--vsock-port must be a number, not ${JSON.stringify(raw.vsockPort)}`);
+  }
+  if (vsockPort === 0 || vsockPort > MAX_VSOCK_PORT) {
+    throw new ConfigError(`--vsock-port ${vsockPort} is out of range`);
+  }
+  const resyncIntervalMs = raw.resyncInterval === undefined ? DEFAULT_RESYNC_MS : parseDuration(raw.resyncInterval);
+  if (resyncIntervalMs === undefined) {
+    throw new ConfigError(`--resync-interval ${JSON.stringify(raw.resyncInterval)} is not a duration: write it as 500ms, 2s, 30s or 1m`);
+  }
+  if (resyncIntervalMs <= 0) throw new ConfigError('--resync-interval must be positive');
+  if (resyncIntervalMs > MAX_RESYNC_MS) throw new ConfigError('--resync-interval must be at most 596h');
+  const listen = (raw.listen ?? []).map((address) => {
+    try {
+      return parseEndpoint(address);
+    } catch (err) {
+      throw new ConfigError(`--listen: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
+  if (listen.length === 0) listen.push(parseEndpoint(`vsock://:${vsockPort}`));
+  return {
+    listen,
+    vsockPort,
+    vsockAllowCids: (raw.vsockAllowCid ?? []).flatMap(parseCids),
+    allowRemoteTcp: raw.allowRemoteTcp ?? false,
+    parent: raw.parent ?? '',
+    stateDir: raw.stateDir ?? DEFAULT_STATE_DIR,
+    resyncIntervalMs,
+    logFormat,
+    logLevel,
+    firewall: raw.firewall ?? 'none',
+    dns: raw.dns ?? 'none',
+  };
+}
+
+function parseCids(list: string): number[] {
+  return list.split(',').map((field) => {
+    const cid = wholeNumber(field.trim());
+    if (cid === undefined || cid > 0xffffffff) throw new ConfigError(`--vsock-allow-cid: CID ${JSON.stringify(field)} is not a number`);
+    return cid;
+  });
+}
+
+function wholeNumber(text: string): number | undefined {
+  return /^[0-9]+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : undefined;
+}
+
+/** The settings as they would be written in a --config file, for the startup log. */
+export function describeConfig(config: DaemonConfig): Record<string, unknown> {
+  return {
+    listen: config.listen.map(formatEndpoint),
+    parent: config.parent,
+    state_dir: config.stateDir,
+    resync_interval_ms: config.resyncIntervalMs,
+    vsock_allow_cid: config.vsockAllowCids,
+    allow_remote_tcp: config.allowRemoteTcp,
+    firewall: config.firewall,
+    dns: config.dns,
+  };
+}

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseEndpoint } from '@router-service/transport';
+import { ConfigError, DEFAULT_STATE_DIR, parseConfig, type DaemonConfig } from '../src/config.js';
+
+const defaults: DaemonConfig = {
+  listen: [parseEndpoint('vsock://:50052')],
+  vsockPort: 50052,
+  vsockAllowCids: [],
+  allowRemoteTcp: false,
+  parent: '',
+  stateDir: DEFAULT_STATE_DIR,
+  resyncIntervalMs: 30_000,
+  logFormat: 'text',
+  logLevel: 'info',
+  firewall: 'none',
+  dns: 'none',
+};
+
+function noFile(path: string): string {
+  throw new Error(`no file ${path} in this test`);
+}
+
+function config(args: string[], files: Record<string, string> = {}): DaemonConfig {
+  const result = parseConfig(args, (path) => files[path] ?? noFile(path));
+  assert.equal(result.kind, 'run');
+  return result.config;
+}
+
+function configError(args: string[], files: Record<string, string> = {}): string {
+  try {
+    parseConfig(args, (path) => files[path] ?? noFile(path));
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.message;
+  }
+  assert.fail(`${args.join(' ')} was accepted`);
+}
+
+describe('flags', () => {
+  const cases: Array<[string, string[], Partial<DaemonConfig>]> = [
+    ['no flags: the defaults', [], {}],
+    ['--listen is repeatable and replaces the vsock default', ['--listen', 'unix:///run/r.sock', '--listen=tcp://127.0.0.1:5000'], {
+      listen: [parseEndpoint('unix:///run/r.sock'), parseEndpoint('tcp://127.0.0.1:5000')],
+    }],
+    ['--vsock-port moves the default listener', ['--vsock-port', '6000'], { vsockPort: 6000, listen: [parseEndpoint('vsock://:6000')] }],
+    ['--vsock-allow-cid takes a list and repeats', ['--vsock-allow-cid', '2, 3', '--vsock-allow-cid=7'], { vsockAllowCids: [2, 3, 7] }],
+    ['--allow-remote-tcp', ['--allow-remote-tcp'], { allowRemoteTcp: true }],
+    ['--allow-remote-tcp=false', ['--allow-remote-tcp=false'], { allowRemoteTcp: false }],
+    ['--parent', ['--parent', 'eth1'], { parent: 'eth1' }],
+    ['--state-dir', ['--state-dir=/tmp/state'], { stateDir: '/tmp/state' }],
+    ['--resync-interval 500ms', ['--resync-interval', '500ms'], { resyncIntervalMs: 500 }],
+    ['--resync-interval 2s', ['--resync-interval', '2s'], { resyncIntervalMs: 2000 }],
+    ['--resync-interval 1m', ['--resync-interval', '1m'], { resyncIntervalMs: 60_000 }],
+    ['--resync-interval 1m30s', ['--resync-interval', '1m30s'], { resyncIntervalMs: 90_000 }],
+    ['--resync-interval 1.5h', ['--resync-interval', '1.5h'], { resyncIntervalMs: 5_400_000 }],
+    ['--log-format json', ['--log-format', 'json'], { logFormat: 'json' }],
+    ['--log-level debug', ['--log-level', 'debug'], { logLevel: 'debug' }],
+    ['the last of a repeated flag wins', ['--parent', 'a', '--parent', 'b'], { parent: 'b' }],
+  ];
+  for (const [name, args, want] of cases) {
+    test(name, () => {
+      assert.deepEqual(config(args), { ...defaults, ...want });
+    });
+  }
+
+  test('--help asks for the usage', () => {
+    const result = parseConfig(['--help']);
+    assert.equal(result.kind, 'help');
+    assert.match(result.kind === 'help' ? result.text : '', /--listen URL[\s\S]*--resync-interval DURATION/);
+  });
+});
+
+describe('bad flags', () => {
+  const cases: Array<[string[], string]> = [
+    [['--log-format', 'xml'], '--log-format must be text or json, not "xml"'],
+    [['--log-level', 'loud'], '--log-level must be debug, info, warn or error, not "loud"'],
+    [['--listen', 'ftp://x'], '--listen: address "ftp://x": scheme must be vsock, unix or tcp'],
+    [['--listen', 'unix://relative'], '--listen: address "unix://relative": write unix sockets as unix:///absolute/path'],
+    [['--vsock-port', '0'], '--vsock-port 0 is out of range'],
+    [['--vsock-port', '4294967295'], '--vsock-port 4294967295 is out of range'],
+    [['--vsock-port', 'x'], '--vsock-port must be a number, not "x"'],
+    [['--vsock-allow-cid', '2,x'], '--vsock-allow-cid: CID "x" is not a number'],
+    [['--resync-interval', '0s'], '--resync-interval must be positive'],
+    [['--resync-interval', '-1s'], '--resync-interval must be positive'],
+    [['--resync-interval', '30'], '--resync-interval "30" is not a duration: write it as 500ms, 2s, 30s or 1m'],
+    [['--resync-interval', '1d'], '--resync-interval "1d" is not a duration: write it as 500ms, 2s, 30s or 1m'],
+    [['--resync-interval', '600h'], '--resync-interval must be at most 596h'],
+    [['--bogus'], 'flag provided but not defined: --bogus'],
+    [['--parent'], 'flag needs an argument: --parent'],
+    [['--allow-remote-tcp=yes'], '--allow-remote-tcp takes no value or =true/=false, not "yes"'],
+    [['eth0'], 'unexpected arguments: [eth0]'],
+    [['--parent', 'eth0', 'extra', 'args'], 'unexpected arguments: [extra args]'],
+    [['-parent', 'eth0'], 'unexpected arguments: [-parent eth0]'],
+  ];
+  for (const [args, message] of cases) {
+    test(`${args.join(' ')} -> ${message}`, () => {
+      assert.equal(configError(args), message);
+    });
+  }
+});
+
+describe('--config file', () => {
+  const file = JSON.stringify({
+    listen: ['unix:///run/a.sock'],
+    vsockPort: 6000,
+    vsockAllowCid: [2, 3],
+    allowRemoteTcp: true,
+    parent: 'eth1',
+    stateDir: '/srv/state',
+    resyncInterval: '10s',
+    logFormat: 'json',
+    logLevel: 'warn',
+    firewall: 'none',
+    dns: './my-dns-plugin.js',
+  });
+
+  test('every setting, as camelCase keys', () => {
+    assert.deepEqual(config(['--config', 'r.json'], { 'r.json': file }), {
+      listen: [parseEndpoint('unix:///run/a.sock')],
+      vsockPort: 6000,
+      vsockAllowCids: [2, 3],
+      allowRemoteTcp: true,
+      parent: 'eth1',
+      stateDir: '/srv/state',
+      resyncIntervalMs: 10_000,
+      logFormat: 'json',
+      logLevel: 'warn',
+      firewall: 'none',
+      dns: './my-dns-plugin.js',
+    });
+  });
+
+  test('flags override the file, wherever --config stands', () => {
+    const got = config(['--parent', 'eth9', '--config=r.json', '--listen', 'tcp://127.0.0.1:1', '--allow-remote-tcp=false'], { 'r.json': file });
+    assert.equal(got.parent, 'eth9');
+    assert.deepEqual(got.listen, [parseEndpoint('tcp://127.0.0.1:1')]);
+    assert.equal(got.allowRemoteTcp, false);
+    assert.equal(got.stateDir, '/srv/state');
+  });
+
+  test('the file is validated like flags', () => {
+    assert.equal(configError(['--config', 'r.json'], { 'r.json': '{"logFormat": "xml"}' }), '--log-format must be text or json, not "xml"');
+    assert.equal(configError(['--config', 'r.json'], { 'r.json': '{"resyncInterval": "0s"}' }), '--resync-interval must be positive');
+  });
+
+  const bad: Array<[string, string]> = [
+    ['{"listen": "unix:///x"}', '--config r.json: listen must be a list of strings, not "unix:///x"'],
+    ['{"vsockPort": "6000"}', '--config r.json: vsockPort must be a number, not "6000"'],
+    ['{"allowRemoteTcp": "yes"}', '--config r.json: allowRemoteTcp must be true or false, not "yes"'],
+    ['{"vsockAllowCid": ["2"]}', '--config r.json: vsockAllowCid must be a list of numbers, not ["2"]'],
+    ['{"resync": "30s"}', '--config r.json: unknown key "resync"; known keys: listen, vsockPort, vsockAllowCid, allowRemoteTcp, parent, stateDir, resyncInterval, logFormat, logLevel, firewall, dns'],
+    ['[]', '--config r.json: must hold a JSON object of settings'],
+  ];
+  for (const [text, message] of bad) {
+    test(`rejects ${text}`, () => {
+      assert.equal(configError(['--config', 'r.json'], { 'r.json': text }), message);
+    });
+  }
+
+  test('rejects a file that is not JSON', () => {
+    assert.match(configError(['--config', 'r.json'], { 'r.json': '{listen' }), /^--config r\.json: not valid JSON: /);
+  });
+
+  test('rejects a file that cannot be read', () => {
+    assert.equal(configError(['--config', 'missing.json']), '--config missing.json: no file missing.json in this test');
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * The router-service program itself, run as operators run it: in a
+ * throwaway network namespace whose eth0 is the parent, serving a unix
+ * socket. Needs root.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Metadata } from '@grpc/grpc-js';
+import type { HealthResponse } from '@router-service/proto';
+import { createRouterClient } from '@router-service/transport';
+import { rpc } from './harness.js';
+import { createTestNetns, type TestNetns } from './netns.js';
+
+const mainPath = fileURLToPath(new URL('../src/main.js', import.meta.url));
+
+interface Daemon {
+  child: ChildProcess;
+  socket: string;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+function getHealth(socket: string): Promise<HealthResponse> {
+  const client = createRouterClient(`unix://${socket}`);
+  return rpc<HealthResponse>((done) => client.getHealth({}, new Metadata(), { deadline: Date.now() + 2000 }, done)).finally(() => client.close());
+}
+
+async function startDaemon(netns: TestNetns, dir: string, args: string[]): Promise<Daemon> {
+  const socket = join(dir, 'router.sock');
+  const child = spawn('ip', ['netns', 'exec', netns.name, process.execPath, mainPath, '--listen', `unix://${socket}`, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const daemon: Daemon = { child, socket, output: () => output, exited };
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (gone) assert.fail(`router-service exited early:\n${output}`);
+    if (existsSync(socket)) {
+      try {
+        await getHealth(socket);
+        return daemon;
+      } catch {
+        // not answering yet
+      }
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      assert.fail(`router-service did not answer within 15s:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function stop(daemon: Daemon): Promise<number | null> {
+  daemon.child.kill('SIGTERM');
+  const timeout = setTimeout(() => daemon.child.kill('SIGKILL'), 15_000);
+  const code = await daemon.exited;
+  clearTimeout(timeout);
+  return code;
+}
+
+describe('router-service in a network namespace', () => {
+  let netns: TestNetns;
+  let dir: string;
+  before(() => {
+    netns = createTestNetns();
+    dir = mkdtempSync(join(tmpdir(), 'router-service-main-'));
+  });
+  after(() => {
+    netns.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('serves with a 0600 socket and forwarding on; SIGTERM stops it cleanly; a restart keeps the recorded parent', async () => {
+    const stateDir = join(dir, 'state');
+    const daemon = await startDaemon(netns, dir, ['--state-dir', stateDir, '--parent', 'eth0']);
+    try {
+      assert.equal(statSync(daemon.socket).mode & 0o777, 0o600);
+      const health = await getHealth(daemon.socket);
+      assert.equal(health.healthy, true, daemon.output());
+      assert.equal(health.status, 'ok');
+      assert.equal(netns.exec('cat', '/proc/sys/net/ipv4/ip_forward').trim(), '1');
+      assert.match(daemon.output(), / INFO serving .*listen=\["unix:\/\/.*router\.sock"\]/);
+    } finally {
+      assert.equal(await stop(daemon), 0, daemon.output());
+    }
+    assert.equal(existsSync(daemon.socket), false, 'socket left behind after shutdown');
+
+    // No --parent, and no default route in the namespace: only the recorded parent can work.
+    const again = await startDaemon(netns, dir, ['--state-dir', stateDir, '--log-format', 'json']);
+    try {
+      const serving = again
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((record) => record.msg === 'serving');
+      assert.equal(serving?.parent, 'eth0', again.output());
+    } finally {
+      assert.equal(await stop(again), 0, again.output());
+    }
+  });
+
+  const refusals: Array<[string[], number, string]> = [
+    [['--log-format', 'xml'], 2, 'router-service: --log-format must be text or json, not "xml"'],
+    [['--parent', 'eth0', '--listen', 'ftp://x'], 2, 'router-service: --listen: address "ftp://x": scheme must be vsock, unix or tcp'],
+    [['--parent', 'missing0'], 1, 'parent interface missing0'],
+    [['--parent', 'eth0', '--listen', 'tcp://0.0.0.0:50999'], 1, '--allow-remote-tcp'],
+    [[], 1, 'name the parent interface with --parent'],
+    [['--parent', 'eth0', '--config', '/nonexistent/router-service.json'], 2, 'router-service: --config /nonexistent/router-service.json: ENOENT'],
+  ];
+  for (const [args, code, message] of refusals) {
+    test(`refuses ${args.join(' ') || 'to start with no parent and no default route'} (exit ${code})`, () => {
+      const stateDir = mkdtempSync(join(dir, 'refusal-'));
+      const result = spawnSync('ip', ['netns', 'exec', netns.name, process.execPath, mainPath, '--state-dir', stateDir, '--listen', `unix://${join(stateDir, 's.sock')}`, ...args], {
+        encoding: 'utf8',
+        timeout: 15_000,
+      });
+      assert.equal(result.status, code, result.stderr);
+      assert.ok(result.stderr.includes(message), `stderr does not say ${JSON.stringify(message)}:\n${result.stderr}`);
+    });
+  }
+});

@@ -1,0 +1,77 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { IpRunner } from './ip-runner.js';
+
+/**
+ * One kernel setting: its path under /proc/sys as segments, so that an
+ * interface name with dots (eth0.100) stays one segment.
+ */
+export interface SysctlSetting {
+  path: readonly string[];
+  value: string;
+}
+
+/** Applies settings in order; the first failure stops and throws. */
+export type SysctlWriter = (settings: readonly SysctlSetting[]) => Promise<void>;
+
+/**
+ * Writes /proc/sys directly: this reaches only the namespace this process
+ * runs in. `root` exists for tests.
+ */
+export function procSysctlWriter(root = '/proc/sys'): SysctlWriter {
+  return async (settings) => {
+    for (const { path, value } of settings) {
+      const file = join(root, ...path);
+      const current = await readFile(file, 'utf8');
+      if (current.trim() !== value) {
+        await writeFile(file, value);
+      }
+    }
+  };
+}
+
+/**
+ * Runs `ip netns exec <netns> <sysctl> -q -w a/b/c=v ...` (argv, no shell):
+ * the way to reach the settings of another namespace. sysctl accepts the
+ * slash-separated form, which keeps dotted interface names intact.
+ */
+export function netnsSysctlWriter(run: IpRunner, netns: string, sysctlPath: string): SysctlWriter {
+  return async (settings) => {
+    if (settings.length === 0) return;
+    const args = ['netns', 'exec', netns, sysctlPath, '-q', '-w', ...settings.map(({ path, value }) => `${path.join('/')}=${value}`)];
+    const result = await run(args);
+    if (result.exitCode !== 0) {
+      throw new Error(`ip ${args.join(' ')} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+    }
+  };
+}
+
+function deviceSetting(device: string, key: string, value: number): SysctlSetting {
+  return { path: ['net', 'ipv4', 'conf', device, key], value: String(value) };
+}
+
+/**
+ * Makes an interface answer ARP only for its own addresses (arp_ignore=1),
+ * name only its own addresses as ARP sources (arp_announce=2), and drop
+ * packets whose source would not be routed back through it (rp_filter=1).
+ * Without this the kernel's weak host model lets a host on one VLAN, or
+ * untagged on the parent, reach the gateway address of another VLAN.
+ */
+export function isolationSettings(device: string): SysctlSetting[] {
+  return [
+    deviceSetting(device, 'arp_ignore', 1),
+    deviceSetting(device, 'arp_announce', 2),
+    deviceSetting(device, 'rp_filter', 1),
+  ];
+}
+
+/**
+ * A new gateway in the subnet of the old one joins as a secondary address;
+ * the kernel deletes secondaries along with their primary unless told to
+ * promote them.
+ */
+export function promoteSecondariesSetting(device: string): SysctlSetting {
+  return deviceSetting(device, 'promote_secondaries', 1);
+}
+
+export const ipForwardingSetting: SysctlSetting = { path: ['net', 'ipv4', 'ip_forward'], value: '1' };

@@ -1,0 +1,116 @@
+// bundle-test-payload.mjs --artifacts DIR --out DIR
+//
+// Builds the helper VM's test payload (installed at /opt/router-service-test
+// next to the artifacts at /opt/router-service), all of it runnable with the
+// artifacts' node and no node_modules:
+//
+//   vm-driver.mjs              the scenario driver (test/vm), run by /init
+//   suites/<name>/*.test.mjs   node:test files, each bundled on its own
+//   proto/router.proto         for the suites that build a client from it
+//   env                        KEY=VALUE lines the driver gives the suites
+//
+// Every directory holding bundles also gets the vsock addon, which the
+// vsock wrapper loads from next to the running module.
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { bundleProgram, repoRoot } from '../../scripts/bundle-program.mjs';
+
+const installDir = '/opt/router-service-test';
+const artifactsInstallDir = '/opt/router-service';
+
+const driver = {
+  entry: 'test/vm/dist/src/main.js',
+  missingHint: 'build the scenario driver first: pnpm --filter @router-service/vm-test run build',
+};
+
+const suites = [
+  {
+    name: 'vsock',
+    dir: 'packages/vsock/dist/vm-test',
+    missingHint: 'build it first: pnpm --filter @router-service/vsock run build',
+  },
+  {
+    name: 'transport',
+    dir: 'packages/transport/dist/vm-test',
+    missingHint: 'build it first: pnpm --filter @router-service/transport run build',
+  },
+  {
+    name: 'integration',
+    dir: 'test/integration/dist/test',
+    missingHint: 'build it first: pnpm --filter @router-service/integration-tests run build',
+  },
+];
+
+const suiteEnv = {
+  ROUTER_PROTO: `${installDir}/proto/router.proto`,
+  ROUTER_SERVICE_BIN: `${artifactsInstallDir}/bin/router-service`,
+  ROUTERCTL_BIN: `${artifactsInstallDir}/bin/routerctl`,
+};
+
+function fail(message) {
+  console.error(`bundle-test-payload: ${message}`);
+  process.exit(1);
+}
+
+function suiteFiles(suite) {
+  const dir = join(repoRoot, suite.dir);
+  const files = existsSync(dir) ? readdirSync(dir).filter((file) => file.endsWith('.test.js')).sort() : [];
+  if (files.length === 0) {
+    fail(`no *.test.js in ${suite.dir}: ${suite.missingHint}`);
+  }
+  return files.map((file) => join(dir, file));
+}
+
+async function bundlePayload(artifacts, out) {
+  const addon = join(artifacts, 'vsock.node');
+  if (!existsSync(addon)) {
+    fail(`${addon} not found: build the artifacts first (node scripts/build-artifacts.mjs --arch amd64)`);
+  }
+  if (!existsSync(join(repoRoot, driver.entry))) {
+    fail(`${driver.entry} not found: ${driver.missingHint}`);
+  }
+  const suiteEntries = suites.map((suite) => ({ suite, files: suiteFiles(suite) }));
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+
+  await bundleProgram({
+    entry: join(repoRoot, driver.entry),
+    outfile: join(out, 'vm-driver.mjs'),
+    missingHint: driver.missingHint,
+  });
+  copyFileSync(addon, join(out, 'vsock.node'));
+  for (const { suite, files } of suiteEntries) {
+    const suiteDir = join(out, 'suites', suite.name);
+    mkdirSync(suiteDir, { recursive: true });
+    for (const file of files) {
+      await bundleProgram({
+        entry: file,
+        outfile: join(suiteDir, `${basename(file, '.js')}.mjs`),
+        missingHint: suite.missingHint,
+      });
+    }
+    copyFileSync(addon, join(suiteDir, 'vsock.node'));
+  }
+  mkdirSync(join(out, 'proto'));
+  copyFileSync(join(repoRoot, 'packages/proto/proto/router/router.proto'), join(out, 'proto', 'router.proto'));
+  writeFileSync(join(out, 'env'), Object.entries(suiteEnv).map(([key, value]) => `${key}=${value}\n`).join(''));
+  console.log(`bundle-test-payload: wrote ${out} (` +
+    suiteEntries.map(({ suite, files }) => `${suite.name}: ${files.length} files`).join(', ') + ')');
+}
+
+const usage = 'usage: bundle-test-payload.mjs --artifacts DIR --out DIR';
+let values;
+try {
+  ({ values } = parseArgs({ options: { artifacts: { type: 'string' }, out: { type: 'string' } } }));
+} catch (error) {
+  fail(`${error.message}\n${usage}`);
+}
+if (values.artifacts === undefined || values.out === undefined) {
+  fail(usage);
+}
+try {
+  await bundlePayload(resolve(values.artifacts), resolve(values.out));
+} catch (error) {
+  fail(error.message);
+}

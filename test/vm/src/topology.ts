@@ -1,0 +1,98 @@
+/**
+ * The test topology: the router's eth0 is one end of a veth whose other end
+ * sits on a Linux bridge in the "fabric" namespace. Container namespaces
+ * attach to that bridge and put their address on a VLAN subinterface of
+ * their own, as container VMs do.
+ */
+import { inNamespace, ip, ipAll, succeeds } from './command.js';
+
+/** TestNetwork is one bridge network of the scenario and the container on it. */
+export interface TestNetwork {
+  readonly vlan: number;
+  readonly subnet: string;
+  readonly gateway: string;
+  readonly container: string;
+  readonly containerAddr: string;
+}
+
+export const net100: TestNetwork = {
+  vlan: 100,
+  subnet: '172.18.0.0/16',
+  gateway: '172.18.0.1',
+  container: 'c100',
+  containerAddr: '172.18.0.2/16',
+};
+
+export const net200: TestNetwork = {
+  vlan: 200,
+  subnet: '172.19.0.0/16',
+  gateway: '172.19.0.1',
+  container: 'c200',
+  containerAddr: '172.19.0.2/16',
+};
+
+export function interfaceName(network: TestNetwork): string {
+  return `eth0.${network.vlan}`;
+}
+
+/** buildFabric creates eth0 in the router's namespace and the bridge it is plugged into. */
+export function buildFabric(): Promise<void> {
+  return ipAll(
+    ['netns', 'add', 'fabric'],
+    ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'uplink', 'netns', 'fabric'],
+    ['-n', 'fabric', 'link', 'add', 'br0', 'type', 'bridge'],
+    ['-n', 'fabric', 'link', 'set', 'uplink', 'master', 'br0', 'up'],
+    ['-n', 'fabric', 'link', 'set', 'br0', 'up'],
+    ['link', 'set', 'eth0', 'up'],
+  );
+}
+
+/** addContainer creates a container namespace whose eth0 is plugged into the fabric bridge. */
+export function addContainer(name: string): Promise<void> {
+  return ipAll(
+    ['netns', 'add', name],
+    ['link', 'add', `p-${name}`, 'netns', 'fabric', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', name],
+    ['-n', 'fabric', 'link', 'set', `p-${name}`, 'master', 'br0', 'up'],
+    ['-n', name, 'link', 'set', 'lo', 'up'],
+    ['-n', name, 'link', 'set', 'eth0', 'up'],
+  );
+}
+
+/**
+ * setContainerAddr puts addr on the container's eth0.<vlan>, or on eth0
+ * itself (untagged) when vlan is 0, removing whatever it had before.
+ */
+export async function setContainerAddr(name: string, vlan: number, addr: string): Promise<void> {
+  const links = JSON.parse(await ip('-n', name, '-json', 'link', 'show')) as { ifname: string }[];
+  for (const link of links) {
+    if (link.ifname.startsWith('eth0.')) {
+      await ip('-n', name, 'link', 'del', link.ifname);
+    }
+  }
+  await ip('-n', name, 'addr', 'flush', 'dev', 'eth0');
+  let device = 'eth0';
+  if (vlan !== 0) {
+    device = `eth0.${vlan}`;
+    await ip('-n', name, 'link', 'add', 'link', 'eth0', 'name', device, 'type', 'vlan', 'id', String(vlan));
+  }
+  await ipAll(['-n', name, 'addr', 'add', addr, 'dev', device], ['-n', name, 'link', 'set', device, 'up']);
+}
+
+/** ping reports whether namespace reaches dst; it tries a few times because the first packet also waits for ARP. */
+export async function ping(namespace: string, dst: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (await succeeds(inNamespace(namespace, '/bin/ping', '-c', '1', '-W', '2', dst))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * arpAnswered reports whether anyone answers ARP for dst on the container's
+ * device. Unlike ping, this catches a router that answers for its gateway
+ * address on the wrong VLAN even when its IP replies would go astray.
+ */
+export function arpAnswered(namespace: string, device: string, dst: string): Promise<boolean> {
+  return succeeds(inNamespace(namespace, '/bin/arping', '-f', '-c', '3', '-w', '3', '-I', device, dst));
+}
