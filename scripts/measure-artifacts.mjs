@@ -228,6 +228,17 @@ async function main() {
   const files = filesUnder(dir).map((file) => ({ file, bytes: statSync(join(dir, file)).size }));
   const totalBytes = files.reduce((sum, { bytes }) => sum + bytes, 0);
 
+  // Resident file pages depend on how the page cache holds the binary:
+  // fault-around maps whole large folios, so a file just written by strip
+  // or cp can count 30 MiB more than one loaded from disk the way a booted
+  // machine loads it. Write each artifact back (dirty pages cannot be
+  // evicted), then evict its cached pages (fadvise DONTNEED through dd) so
+  // that every measurement starts from the same place.
+  execFileSync('sync', files.map(({ file }) => join(dir, file)));
+  for (const { file } of files) {
+    execFileSync('dd', [`if=${join(dir, file)}`, 'iflag=nocache', 'count=0', 'status=none']);
+  }
+
   const namespace = createNamespace();
   const results = [];
   for (let run = 1; run <= runs; run += 1) {

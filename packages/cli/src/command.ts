@@ -54,7 +54,7 @@ export function noPositional(flags: FlagSet): void {
  * an id the result is 0, unless one is required.
  */
 export function parseWithId(flags: FlagSet, args: readonly string[], required: boolean): number {
-  // As in Go, an empty argument counts as no id.
+  // As routerctl always has, an empty argument counts as no id.
   let idArg = '';
   let rest = args;
   if (rest[0] !== undefined && !rest[0].startsWith('-')) {

@@ -4,7 +4,7 @@
  * `--name value`, booleans only as `--name` or `--name=false`, parsing stops
  * at the first positional argument or at `--`, and the last repeat wins.
  */
-import { parseDuration } from './duration.js';
+import { parseDuration } from '@router-service/core';
 import { HelpRequest, UsageError } from './errors.js';
 
 /** A defined flag: its current value and whether the command line set it. */

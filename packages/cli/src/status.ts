@@ -2,7 +2,7 @@
 import type { GetStateResponse, HealthResponse } from '@router-service/proto';
 import { call, callAndPrint } from './call.js';
 import { commandFlags, noPositional, type CommandDefinition } from './command.js';
-import { formatSeconds } from './duration.js';
+import { formatSeconds } from '@router-service/core';
 import { UsageError } from './errors.js';
 import { renderJson } from './json.js';
 import { formatHosts } from './dns.js';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { GetStateResponse, HealthResponse, VLANInterface } from '@router-service/proto';
-import { formatSeconds, parseDuration } from '../src/duration.js';
 import { renderJson } from '../src/json.js';
 import { formatPorts } from '../src/port.js';
 import { formatHealth, formatStatus } from '../src/status.js';
@@ -160,31 +159,5 @@ describe('JSON', () => {
         '',
       ].join('\n'),
     );
-  });
-});
-
-describe('durations', () => {
-  test('parsed as Go parses them', () => {
-    const cases: readonly (readonly [string, number | undefined])[] = [
-      ['10s', 10_000],
-      ['500ms', 500],
-      ['1m30s', 90_000],
-      ['1.5h', 5_400_000],
-      ['0', 0],
-      ['-2s', -2000],
-      ['250us', 0.25],
-      ['', undefined],
-      ['10', undefined],
-      ['s', undefined],
-      ['5 s', undefined],
-      ['3d', undefined],
-    ];
-    for (const [text, ms] of cases) assert.equal(parseDuration(text), ms, text);
-  });
-
-  test('whole seconds printed as Go prints them', () => {
-    for (const [seconds, text] of [[0, '0s'], [59, '59s'], [60, '1m0s'], [3600, '1h0m0s'], [93784, '26h3m4s']] as const) {
-      assert.equal(formatSeconds(seconds), text);
-    }
   });
 });

@@ -19,3 +19,4 @@ export * from './views.js';
 export * from './parent.js';
 export * from './router.js';
 export { quote } from './quote.js';
+export * from './duration.js';

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DEFAULT_PORT, formatEndpoint, parseEndpoint, type Endpoint } from '@router-service/transport';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '@router-service/core';
 
 export type LogFormat = 'text' | 'json';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

@@ -12,4 +12,3 @@ export * from './service.js';
 export * from './status.js';
 export * from './plugins.js';
 export * from './log.js';
-export { parseDuration } from './duration.js';

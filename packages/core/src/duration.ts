@@ -1,6 +1,7 @@
 /**
- * Go's duration notation (`time.ParseDuration`, `time.Duration.String`), which
- * routerctl's flags and output have always used.
+ * Durations in the notation router-service's flags and routerctl's output
+ * have always used (`500ms`, `2s`, `1m30s`, as Go's time.ParseDuration and
+ * time.Duration.String write them).
  */
 
 const UNIT_MS: Readonly<Record<string, number>> = {
