@@ -3,8 +3,9 @@
  * a VLAN id before, between or after flags, or a leading id followed by
  * flags and then words.
  */
-import type { Session } from './call.js';
-import { FlagSet, parseUint32, quote, type Flag } from './flags.js';
+import { quote } from '@router-service/core';
+import { FlagSet, parseUint32, type Flag } from '@router-service/flags';
+import { callAndPrint, type RequestOf, type ResponseOf, type RpcName, type Session } from './call.js';
 import { UsageError } from './errors.js';
 
 /** A command line turned into what it will do. */
@@ -16,6 +17,24 @@ export interface ParsedCommand {
   /** Whether output is JSON: the global --json or the command's own. */
   readonly json: boolean;
   readonly execute: (session: Session) => Promise<void>;
+}
+
+/** A command that makes one call and prints its response, as most commands do. */
+export function callingCommand<K extends RpcName>(
+  name: string,
+  json: boolean,
+  rpc: K,
+  request: RequestOf<K>,
+  text: (response: ResponseOf<K>) => string,
+): ParsedCommand {
+  return {
+    name,
+    request,
+    json,
+    execute: async (session) => {
+      await callAndPrint(session, rpc, request, text);
+    },
+  };
 }
 
 export interface CommandDefinition {

@@ -1,9 +1,8 @@
 /** `dns set|remove`: the names a network's gateway answers. */
+import { quote } from '@router-service/core';
 import type { ConfigureDNSRequest, RemoveDNSHostsRequest } from '@router-service/proto';
-import { callAndPrint } from './call.js';
-import { commandFlags, parseIdAndWords, type CommandDefinition } from './command.js';
+import { callingCommand, commandFlags, parseIdAndWords, type CommandDefinition } from './command.js';
 import { UsageError } from './errors.js';
-import { quote } from './flags.js';
 import { formatTable } from './table.js';
 
 /** A DNS host table, names sorted, indented under its heading. */
@@ -33,15 +32,8 @@ const dnsSet: CommandDefinition = {
       hosts,
       replaceHosts: replace.value,
     };
-    return {
-      name: this.name,
-      request,
-      json: json.value,
-      execute: async (session) => {
-        await callAndPrint(session, 'configureDns', request, () =>
-          `DNS of VLAN ${id} configured with ${Object.keys(hosts).length} host entries\n`);
-      },
-    };
+    return callingCommand(this.name, json.value, 'configureDns', request, () =>
+      `DNS of VLAN ${id} configured with ${Object.keys(hosts).length} host entries\n`);
   },
 };
 
@@ -52,15 +44,8 @@ const dnsRemove: CommandDefinition = {
     const { id, words } = parseIdAndWords(flags, args);
     if (words.length === 0) throw new UsageError('name at least one host to remove');
     const request: RemoveDNSHostsRequest = { vlanId: id, names: words };
-    return {
-      name: this.name,
-      request,
-      json: json.value,
-      execute: async (session) => {
-        await callAndPrint(session, 'removeDnsHosts', request, () =>
-          `removed ${words.join(', ')} from VLAN ${id}\n`);
-      },
-    };
+    return callingCommand(this.name, json.value, 'removeDnsHosts', request, () =>
+      `removed ${words.join(', ')} from VLAN ${id}\n`);
   },
 };
 

@@ -1,26 +1,10 @@
 /** How routerctl reports failures: one line on stderr, `routerctl: ...`, and exit status 1. */
 import type { ServiceError } from '@grpc/grpc-js';
 
-/** A mistake on the command line, or a condition routerctl itself reports. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-  /** Whether the command summary should be printed before the message. */
-  readonly showUsage: boolean;
-
-  constructor(message: string, options: { showUsage?: boolean } = {}) {
-    super(message);
-    this.showUsage = options.showUsage ?? false;
-  }
-}
-
-/** -h or --help: the command summary goes to stdout and routerctl succeeds. */
-export class HelpRequest extends Error {
-  override readonly name = 'HelpRequest';
-
-  constructor() {
-    super('help requested');
-  }
-}
+// A mistake on the command line (UsageError, printed with the command summary
+// when it says so) and -h/--help (HelpRequest: the summary on stdout, exit 0)
+// are the flag parser's own types, so that its errors and routerctl's are one.
+export { HelpRequest, UsageError } from '@router-service/flags';
 
 /** gRPC status codes by number, named as Go's codes.Code.String() names them. */
 const CODE_NAMES: readonly string[] = [

@@ -1,9 +1,10 @@
 /** The whole command line: global flags, then a command and its arguments. */
+import { quote } from '@router-service/core';
+import { FlagSet } from '@router-service/flags';
 import { DEFAULT_DIAL_ADDRESS } from '@router-service/transport';
 import type { CommandDefinition, ParsedCommand } from './command.js';
 import { dnsCommands } from './dns.js';
 import { UsageError } from './errors.js';
-import { FlagSet, quote } from './flags.js';
 import { natCommands } from './nat.js';
 import { portCommands } from './port.js';
 import { statusCommands } from './status.js';

@@ -1,6 +1,5 @@
 /** `nat add|remove`: masquerading a network's subnet or other source subnets. */
-import { callAndPrint } from './call.js';
-import { commandFlags, parseWithId, type CommandDefinition } from './command.js';
+import { callingCommand, commandFlags, parseWithId, type CommandDefinition } from './command.js';
 
 function parseNatArgs(args: readonly string[], globalJson: boolean) {
   const { flags, json } = commandFlags(globalJson);
@@ -13,17 +12,10 @@ const natAdd: CommandDefinition = {
   name: 'nat add',
   parse(args, globalJson) {
     const { request, json } = parseNatArgs(args, globalJson);
-    return {
-      name: this.name,
-      request,
-      json,
-      execute: async (session) => {
-        await callAndPrint(session, 'configureNat', request, () =>
-          request.sourceSubnet === ''
-            ? `VLAN ${request.vlanId} masquerades its subnet\n`
-            : `VLAN ${request.vlanId} masquerades ${request.sourceSubnet}\n`);
-      },
-    };
+    return callingCommand(this.name, json, 'configureNat', request, () =>
+      request.sourceSubnet === ''
+        ? `VLAN ${request.vlanId} masquerades its subnet\n`
+        : `VLAN ${request.vlanId} masquerades ${request.sourceSubnet}\n`);
   },
 };
 
@@ -31,17 +23,10 @@ const natRemove: CommandDefinition = {
   name: 'nat remove',
   parse(args, globalJson) {
     const { request, json } = parseNatArgs(args, globalJson);
-    return {
-      name: this.name,
-      request,
-      json,
-      execute: async (session) => {
-        await callAndPrint(session, 'removeNat', request, () =>
-          request.sourceSubnet === ''
-            ? `VLAN ${request.vlanId} masquerades nothing\n`
-            : `VLAN ${request.vlanId} no longer masquerades ${request.sourceSubnet}\n`);
-      },
-    };
+    return callingCommand(this.name, json, 'removeNat', request, () =>
+      request.sourceSubnet === ''
+        ? `VLAN ${request.vlanId} masquerades nothing\n`
+        : `VLAN ${request.vlanId} no longer masquerades ${request.sourceSubnet}\n`);
   },
 };
 

@@ -5,8 +5,8 @@ import type {
   PortMapping,
   RemovePortMappingRequest,
 } from '@router-service/proto';
-import { call, callAndPrint, print } from './call.js';
-import { commandFlags, noPositional, parseWithId, type CommandDefinition } from './command.js';
+import { call, print } from './call.js';
+import { callingCommand, commandFlags, noPositional, parseWithId, type CommandDefinition } from './command.js';
 import { formatTable } from './table.js';
 
 function hostOrAll(ip: string): string {
@@ -44,16 +44,9 @@ const portAdd: CommandDefinition = {
       vlanId: vlan.value,
       hostIp: hostIp.value,
     };
-    return {
-      name: this.name,
-      request,
-      json: json.value,
-      execute: async (session) => {
-        await callAndPrint(session, 'addPortMapping', request, () =>
-          `published ${hostOrAll(request.hostIp)}:${request.hostPort}/${request.protocol} -> ` +
-          `${request.containerIp}:${request.containerPort}\n`);
-      },
-    };
+    return callingCommand(this.name, json.value, 'addPortMapping', request, () =>
+      `published ${hostOrAll(request.hostIp)}:${request.hostPort}/${request.protocol} -> ` +
+      `${request.containerIp}:${request.containerPort}\n`);
   },
 };
 
@@ -71,15 +64,8 @@ const portRemove: CommandDefinition = {
       protocol: protocol.value,
       hostIp: hostIp.value,
     };
-    return {
-      name: this.name,
-      request,
-      json: json.value,
-      execute: async (session) => {
-        await callAndPrint(session, 'removePortMapping', request, () =>
-          `unpublished ${hostOrAll(request.hostIp)}:${request.hostPort}/${request.protocol}\n`);
-      },
-    };
+    return callingCommand(this.name, json.value, 'removePortMapping', request, () =>
+      `unpublished ${hostOrAll(request.hostIp)}:${request.hostPort}/${request.protocol}\n`);
   },
 };
 

@@ -1,7 +1,6 @@
 /** `vlan create|delete|list`: the networks themselves. */
 import type { CreateVLANRequest, VLANInterface } from '@router-service/proto';
-import { callAndPrint } from './call.js';
-import { commandFlags, parseWithId, type CommandDefinition } from './command.js';
+import { callingCommand, commandFlags, parseWithId, type CommandDefinition } from './command.js';
 import { formatTable } from './table.js';
 
 export function dash(text: string): string {
@@ -47,15 +46,8 @@ const vlanCreate: CommandDefinition = {
     // service's default (on), which differs from an explicit true for
     // internal networks.
     if (nat.set) request.enableNat = nat.value;
-    return {
-      name: this.name,
-      request,
-      json: json.value,
-      execute: async (session) => {
-        await callAndPrint(session, 'createVlan', request, (response) =>
-          `created VLAN ${vlanId}: interface ${response.interfaceName}, MAC ${response.macAddress}\n`);
-      },
-    };
+    return callingCommand(this.name, json.value, 'createVlan', request, (response) =>
+      `created VLAN ${vlanId}: interface ${response.interfaceName}, MAC ${response.macAddress}\n`);
   },
 };
 
@@ -65,14 +57,7 @@ const vlanDelete: CommandDefinition = {
     const { flags, json } = commandFlags(globalJson);
     const vlanId = parseWithId(flags, args, true);
     const request = { vlanId };
-    return {
-      name: this.name,
-      request,
-      json: json.value,
-      execute: async (session) => {
-        await callAndPrint(session, 'deleteVlan', request, () => `deleted VLAN ${vlanId}\n`);
-      },
-    };
+    return callingCommand(this.name, json.value, 'deleteVlan', request, () => `deleted VLAN ${vlanId}\n`);
   },
 };
 
@@ -81,14 +66,7 @@ const vlanList: CommandDefinition = {
   parse(args, globalJson) {
     const { flags, json } = commandFlags(globalJson);
     const request = { vlanId: parseWithId(flags, args, false) };
-    return {
-      name: this.name,
-      request,
-      json: json.value,
-      execute: async (session) => {
-        await callAndPrint(session, 'listVlaNs', request, (response) => formatVlans(response.vlans));
-      },
-    };
+    return callingCommand(this.name, json.value, 'listVlaNs', request, (response) => formatVlans(response.vlans));
   },
 };
 

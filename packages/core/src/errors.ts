@@ -48,9 +48,21 @@ export function unavailable(message: string, cause?: unknown): RouterError {
   return new RouterError('unavailable', message, { cause });
 }
 
-/** The kind of any thrown value: unclassified errors are internal. */
+const ERROR_KINDS: ReadonlySet<string> = new Set<ErrorKind>([
+  'invalid', 'not-found', 'already-exists', 'precondition', 'unavailable', 'internal',
+]);
+
+/**
+ * The kind of any thrown value: unclassified errors are internal. A plugin
+ * built against another copy of core throws RouterErrors of another class,
+ * so they are recognised by name and kind, not only by class.
+ */
 export function errorKind(err: unknown): ErrorKind {
-  return err instanceof RouterError ? err.kind : 'internal';
+  if (err instanceof RouterError) return err.kind;
+  if (err instanceof Error && err.name === 'RouterError' && 'kind' in err && typeof err.kind === 'string' && ERROR_KINDS.has(err.kind)) {
+    return err.kind as ErrorKind;
+  }
+  return 'internal';
 }
 
 /** The message of any thrown value. */

@@ -172,6 +172,13 @@ export class Reconciler {
    */
   async sync(state: DesiredState): Promise<void> {
     const errors: Error[] = [];
+    // Without forwarding the router routes nothing; enabling it here also
+    // repairs someone switching it off.
+    try {
+      await this.#vlan.enableForwarding();
+    } catch (err) {
+      errors.push(wrap(err, 'enabling IPv4 forwarding'));
+    }
     try {
       await this.#vlan.isolate(this.#parent);
     } catch (err) {

@@ -5,7 +5,7 @@
  * locking mode from the moment it opens: a second router-service on the
  * same directory fails fast instead of fighting over the kernel.
  */
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { RouterError, errorMessage, unavailable } from './errors.js';
@@ -47,15 +47,36 @@ function openDatabase(path: string): DatabaseSync {
   }
 }
 
+/**
+ * The first router-service kept its state in a bbolt file of the same name;
+ * its meta page starts with this magic number (little-endian, after the
+ * 16-byte page header).
+ */
+const BBOLT_MAGIC = 0xed0cdaed;
+
+function isBboltFile(fd: number): boolean {
+  const head = Buffer.alloc(20);
+  return readSync(fd, head, 0, head.length, 0) === head.length && head.readUInt32LE(16) === BBOLT_MAGIC;
+}
+
 /** Opens, creating if needed, the store in dir (mode 0700, the file 0600). */
 export function openSqliteStore(dir: string): Store {
   const path = join(dir, STATE_FILE_NAME);
   let db: DatabaseSync;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    closeSync(openSync(path, 'a', 0o600));
+    const fd = openSync(path, 'a+', 0o600);
+    const earlierFormat = isBboltFile(fd);
+    closeSync(fd);
+    if (earlierFormat) {
+      throw unavailable(
+        `opening ${path}: it holds the state of an earlier router-service in bbolt format, which this version ` +
+          'does not read: move it aside, start the service and create the networks again',
+      );
+    }
     db = openDatabase(path);
   } catch (err) {
+    if (err instanceof RouterError) throw err;
     if (isSqliteError(err) && err.errcode === SQLITE_BUSY) {
       throw unavailable(`opening ${path}: another router-service holds it`, err);
     }

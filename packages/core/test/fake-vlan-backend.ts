@@ -83,7 +83,15 @@ export class FakeVlanBackend implements VlanBackend {
     this.isolated.push(name);
   }
 
-  async enableForwarding(): Promise<void> {}
+  /** Whether IPv4 forwarding is on, as the kernel's switch would be. */
+  forwarding = false;
+  /** When set, enableForwarding throws it. */
+  failForwarding: Error | undefined;
+
+  async enableForwarding(): Promise<void> {
+    if (this.failForwarding !== undefined) throw this.failForwarding;
+    this.forwarding = true;
+  }
 
   /** Installs a link directly, as drift or someone else's link would appear. */
   put(status: Partial<LinkStatus> & { name: string; vlan: number }): void {

@@ -39,6 +39,7 @@ describe('Reconciler', () => {
     assert.deepEqual(vlan.link('eth0.100').addresses, ['172.18.0.1/16']);
     assert.equal(vlan.link('eth0.400').owned, false);
     assert.deepEqual(vlan.isolated, ['eth0']);
+    assert.equal(vlan.forwarding, true);
     assert.deepEqual(firewall.last, {
       uplink: 'eth0',
       networks: state.networks.map((n) => ({ network: n, interfaceName: `eth0.${n.vlan}` })),
@@ -70,6 +71,17 @@ describe('Reconciler', () => {
     firewall.fail = undefined;
     await reconciler.sync(state);
     assert.equal(reconciler.health().ok, true);
+  });
+
+  test('forwarding that cannot be enabled fails the sync but not the links', async () => {
+    const { vlan, reconciler } = setup();
+    vlan.failForwarding = new Error('read-only /proc/sys');
+    await assert.rejects(reconciler.sync(state), /enabling IPv4 forwarding: read-only \/proc\/sys/);
+    assert.deepEqual(vlan.names(), ['eth0.100', 'eth0.200']);
+    vlan.failForwarding = undefined;
+    vlan.forwarding = false;
+    await reconciler.sync(state);
+    assert.equal(vlan.forwarding, true, 'a resync switches forwarding back on');
   });
 
   test('targeted failures keep their kind, mark unhealthy and kick', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -130,6 +130,15 @@ describe('sqlite store on disk', () => {
     assert.equal(statSync(join(dir, STATE_FILE_NAME)).mode & 0o777, 0o600);
     assert.equal(statSync(join(dir, `${STATE_FILE_NAME}-wal`)).mode & 0o777, 0o600);
     store.close();
+  });
+
+  test('a state file of the earlier bbolt format is refused with what to do, and left as it was', async () => {
+    const dir = tempDir();
+    const bbolt = Buffer.alloc(4096);
+    bbolt.writeUInt32LE(0xed0cdaed, 16);
+    writeFileSync(join(dir, STATE_FILE_NAME), bbolt);
+    await assertRouterError(() => openSqliteStore(dir), 'unavailable', 'earlier router-service in bbolt format');
+    assert.deepEqual(readFileSync(join(dir, STATE_FILE_NAME)), bbolt);
   });
 
   test('a second opener in the same process is refused', async () => {

@@ -1,11 +1,15 @@
 /**
- * The daemon's settings: command-line flags (as router-service has always
- * taken them) over an optional JSON file (--config) with the same settings
- * as camelCase keys, over the defaults.
+ * The daemon's settings: command-line flags over an optional JSON file
+ * (--config) with the same settings as camelCase keys, over the defaults.
+ * Flags follow Go's flag package, as router-service has always taken them,
+ * so init scripts and unit files written for it keep working: `-parent eth0`
+ * and `--parent=eth0` alike, booleans as `--allow-remote-tcp` or
+ * `--allow-remote-tcp=<Go bool>`, parsing stops at the first positional.
  */
 import { readFileSync } from 'node:fs';
-import { DEFAULT_PORT, formatEndpoint, parseEndpoint, type Endpoint } from '@router-service/transport';
 import { parseDuration } from '@router-service/core';
+import { FlagError, FlagSet, HelpRequest, type Flag, type FlagProblem } from '@router-service/flags';
+import { DEFAULT_PORT, formatEndpoint, parseEndpoint, type Endpoint } from '@router-service/transport';
 
 export type LogFormat = 'text' | 'json';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -125,47 +129,56 @@ interface ParsedFlags {
 }
 
 function parseFlags(args: readonly string[]): ParsedFlags {
-  const settings: Record<string, string | string[] | boolean> = {};
-  let configPath: string | undefined;
-  let help = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    if (!arg.startsWith('--') || arg === '--') {
-      const rest = arg === '--' ? args.slice(i + 1) : args.slice(i);
-      throw new ConfigError(`unexpected arguments: [${rest.join(' ')}]`);
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const spec = FLAGS.get(name);
-    if (spec === undefined) throw new ConfigError(`flag provided but not defined: --${name}`);
-    let value: string;
-    if (spec.kind === 'boolean') {
-      const text = eq < 0 ? 'true' : arg.slice(eq + 1);
-      if (text !== 'true' && text !== 'false') {
-        throw new ConfigError(`--${name} takes no value or =true/=false, not ${JSON.stringify(text)}`);
-      }
-      if (spec.key === 'help') help = text === 'true';
-      else settings[spec.key] = text === 'true';
-      continue;
-    }
-    if (eq >= 0) {
-      value = arg.slice(eq + 1);
-    } else {
-      const next = args[i + 1];
-      if (next === undefined) throw new ConfigError(`flag needs an argument: --${name}`);
-      value = next;
-      i++;
-    }
-    if (spec.key === 'config') {
-      configPath = value;
-    } else if (spec.kind === 'list') {
-      const list = settings[spec.key];
-      settings[spec.key] = [...(Array.isArray(list) ? list : []), value];
-    } else {
-      settings[spec.key] = value;
-    }
+  const flags = new FlagSet();
+  const defined: Array<[FlagSpec['key'], Flag<string | string[] | boolean>]> = [];
+  for (const [name, spec] of FLAGS) {
+    defined.push([spec.key, defineFlag(flags, name, spec.kind)]);
   }
-  return { settings: settings as RawSettings, ...(configPath === undefined ? {} : { configPath }), help };
+  try {
+    flags.parse(args);
+  } catch (err) {
+    // -h, like --help: Go's flag package has always taken both.
+    if (err instanceof HelpRequest) return { settings: {}, help: true };
+    if (err instanceof FlagError) throw new ConfigError(describeFlagProblem(err.problem));
+    throw err;
+  }
+  const given: Record<string, string | string[] | boolean> = {};
+  for (const [key, flag] of defined) {
+    if (flag.set) given[key] = flag.value;
+  }
+  const { config, help, ...settings } = given;
+  if (help === true) return { settings: {}, help: true };
+  if (flags.positional.length > 0) {
+    throw new ConfigError(`unexpected arguments: [${flags.positional.join(' ')}]`);
+  }
+  return { settings: settings as RawSettings, ...(typeof config === 'string' ? { configPath: config } : {}), help: false };
+}
+
+function defineFlag(flags: FlagSet, name: string, kind: FlagKind): Flag<string | string[] | boolean> {
+  switch (kind) {
+    case 'string':
+      return flags.string(name, '');
+    case 'list':
+      return flags.list(name);
+    case 'boolean':
+      return flags.bool(name, false);
+  }
+}
+
+/** The daemon's wording, which names flags as its usage does, with two dashes. */
+function describeFlagProblem(problem: FlagProblem): string {
+  switch (problem.kind) {
+    case 'bad-syntax':
+      return `bad flag syntax: ${problem.arg}`;
+    case 'not-defined':
+      return `flag provided but not defined: --${problem.name}`;
+    case 'needs-argument':
+      return `flag needs an argument: --${problem.name}`;
+    case 'invalid-value':
+      return problem.isBool
+        ? `--${problem.name} takes no value or =true/=false, not ${JSON.stringify(problem.value)}`
+        : `--${problem.name}: ${problem.reason}`;
+  }
 }
 
 function readText(path: string): string {

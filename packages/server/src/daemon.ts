@@ -57,7 +57,6 @@ export function createGrpcServer(router: Router, log: Logger): { server: Server;
 
 export async function startDaemon(config: DaemonConfig, log: Logger, deps: DaemonDependencies = {}): Promise<RunningDaemon> {
   const vlan = deps.vlan ?? createIproute2VlanBackend({ log });
-  await vlan.enableForwarding();
   const store = (deps.openStore ?? openSqliteStore)(config.stateDir);
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   const unwind = async () => {

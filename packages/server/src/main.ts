@@ -28,10 +28,22 @@ async function main(args: readonly string[]): Promise<number> {
   const { config } = parsed;
   const log = createLogger(config.logFormat, config.logLevel);
   // Listen before starting: a signal that arrives while the daemon starts
-  // stops it as soon as it is up, instead of killing it half-started.
+  // stops it as soon as it is up, instead of killing it half-started. The
+  // listeners stay (not `once`): with none left, a child process runner's
+  // own signal handler would re-raise the signal and kill the process. A
+  // second signal gives up on a stop that takes too long.
+  let signalled = false;
   const signal = new Promise<NodeJS.Signals>((resolve) => {
-    process.on('SIGINT', resolve);
-    process.on('SIGTERM', resolve);
+    const onSignal = (received: NodeJS.Signals) => {
+      if (signalled) {
+        log.warn({ signal: received }, 'second signal: exiting without finishing the stop');
+        process.exit(1);
+      }
+      signalled = true;
+      resolve(received);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
   let daemon;
   try {

@@ -57,6 +57,26 @@ describe('flags', () => {
     ['--log-format json', ['--log-format', 'json'], { logFormat: 'json' }],
     ['--log-level debug', ['--log-level', 'debug'], { logLevel: 'debug' }],
     ['the last of a repeated flag wins', ['--parent', 'a', '--parent', 'b'], { parent: 'b' }],
+    // Go's flag rules, which init scripts and unit files written for the Go service rely on.
+    ['-parent eth0: one dash as well as two', ['-parent', 'eth0'], { parent: 'eth0' }],
+    ['-listen=unix:///x', ['-listen=unix:///x'], { listen: [parseEndpoint('unix:///x')] }],
+    ['-listen repeats with one dash too', ['-listen', 'unix:///a', '--listen', 'unix:///b'], {
+      listen: [parseEndpoint('unix:///a'), parseEndpoint('unix:///b')],
+    }],
+    ['-vsock-allow-cid=2 repeats with one dash too', ['-vsock-allow-cid=2', '-vsock-allow-cid', '3,4'], { vsockAllowCids: [2, 3, 4] }],
+    ['--allow-remote-tcp=1', ['--allow-remote-tcp=1'], { allowRemoteTcp: true }],
+    ['-allow-remote-tcp=f', ['--allow-remote-tcp', '-allow-remote-tcp=f'], { allowRemoteTcp: false }],
+    ['-allow-remote-tcp', ['-allow-remote-tcp'], { allowRemoteTcp: true }],
+    ['--allow-remote-tcp=T', ['--allow-remote-tcp=T'], { allowRemoteTcp: true }],
+    ['--allow-remote-tcp=TRUE', ['--allow-remote-tcp=TRUE'], { allowRemoteTcp: true }],
+    ['--allow-remote-tcp=True', ['--allow-remote-tcp=True'], { allowRemoteTcp: true }],
+    ['--allow-remote-tcp=t', ['--allow-remote-tcp=t'], { allowRemoteTcp: true }],
+    ['--allow-remote-tcp=0', ['--allow-remote-tcp', '--allow-remote-tcp=0'], { allowRemoteTcp: false }],
+    ['--allow-remote-tcp=F', ['--allow-remote-tcp', '--allow-remote-tcp=F'], { allowRemoteTcp: false }],
+    ['--allow-remote-tcp=FALSE', ['--allow-remote-tcp', '--allow-remote-tcp=FALSE'], { allowRemoteTcp: false }],
+    ['--allow-remote-tcp=False', ['--allow-remote-tcp', '--allow-remote-tcp=False'], { allowRemoteTcp: false }],
+    ['a trailing -- ends the flags', ['--parent', 'eth0', '--'], { parent: 'eth0' }],
+    ['-state-dir and -resync-interval', ['-state-dir', '/tmp/s', '-resync-interval=2s'], { stateDir: '/tmp/s', resyncIntervalMs: 2000 }],
   ];
   for (const [name, args, want] of cases) {
     test(name, () => {
@@ -68,6 +88,20 @@ describe('flags', () => {
     const result = parseConfig(['--help']);
     assert.equal(result.kind, 'help');
     assert.match(result.kind === 'help' ? result.text : '', /--listen URL[\s\S]*--resync-interval DURATION/);
+  });
+
+  test('-help, -h, --h and --help=1 ask for it too', () => {
+    for (const args of [['-help'], ['-h'], ['--h'], ['--help=1'], ['--parent', 'eth0', '-h']]) {
+      assert.equal(parseConfig(args).kind, 'help', args.join(' '));
+    }
+  });
+
+  test('--help=false does not', () => {
+    assert.deepEqual(config(['--help=false']), defaults);
+  });
+
+  test('-config names the file with one dash too', () => {
+    assert.equal(config(['-config=r.json'], { 'r.json': '{"parent": "eth3"}' }).parent, 'eth3');
   });
 });
 
@@ -87,11 +121,20 @@ describe('bad flags', () => {
     [['--resync-interval', '1d'], '--resync-interval "1d" is not a duration: write it as 500ms, 2s, 30s or 1m'],
     [['--resync-interval', '600h'], '--resync-interval must be at most 596h'],
     [['--bogus'], 'flag provided but not defined: --bogus'],
+    [['-bogus'], 'flag provided but not defined: --bogus'],
+    [['-parent'], 'flag needs an argument: --parent'],
+    [['---parent', 'eth0'], 'bad flag syntax: ---parent'],
+    [['--allow-remote-tcp=2'], '--allow-remote-tcp takes no value or =true/=false, not "2"'],
+    [['-allow-remote-tcp='], '--allow-remote-tcp takes no value or =true/=false, not ""'],
+    // A boolean never takes the next argument, so this `false` is positional.
+    [['--allow-remote-tcp', 'false'], 'unexpected arguments: [false]'],
+    // Parsing stops at the first positional argument, as Go's does.
+    [['eth0', '--parent', 'eth1'], 'unexpected arguments: [eth0 --parent eth1]'],
+    [['--', '--parent', 'eth1'], 'unexpected arguments: [--parent eth1]'],
     [['--parent'], 'flag needs an argument: --parent'],
     [['--allow-remote-tcp=yes'], '--allow-remote-tcp takes no value or =true/=false, not "yes"'],
     [['eth0'], 'unexpected arguments: [eth0]'],
     [['--parent', 'eth0', 'extra', 'args'], 'unexpected arguments: [extra args]'],
-    [['-parent', 'eth0'], 'unexpected arguments: [-parent eth0]'],
   ];
   for (const [args, message] of cases) {
     test(`${args.join(' ')} -> ${message}`, () => {

@@ -4,7 +4,7 @@
  * socket. Needs root.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +13,9 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Metadata } from '@grpc/grpc-js';
 import type { HealthResponse } from '@router-service/proto';
+import { createNetnsWithEth0, type Netns } from '@router-service/test-support';
 import { createRouterClient } from '@router-service/transport';
 import { rpc } from './harness.js';
-import { createTestNetns, type TestNetns } from './netns.js';
 
 const mainPath = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
@@ -31,11 +31,10 @@ function getHealth(socket: string): Promise<HealthResponse> {
   return rpc<HealthResponse>((done) => client.getHealth({}, new Metadata(), { deadline: Date.now() + 2000 }, done)).finally(() => client.close());
 }
 
-async function startDaemon(netns: TestNetns, dir: string, args: string[]): Promise<Daemon> {
+async function startDaemon(netns: Netns, dir: string, args: string[]): Promise<Daemon> {
   const socket = join(dir, 'router.sock');
-  const child = spawn('ip', ['netns', 'exec', netns.name, process.execPath, mainPath, '--listen', `unix://${socket}`, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const argv = netns.execArgv(process.execPath, [mainPath, '--listen', `unix://${socket}`, ...args]);
+  const child = spawn(argv.file, argv.args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -71,14 +70,14 @@ async function stop(daemon: Daemon): Promise<number | null> {
 }
 
 describe('router-service in a network namespace', () => {
-  let netns: TestNetns;
+  let netns: Netns;
   let dir: string;
-  before(() => {
-    netns = createTestNetns();
+  before(async () => {
+    netns = await createNetnsWithEth0();
     dir = mkdtempSync(join(tmpdir(), 'router-service-main-'));
   });
-  after(() => {
-    netns.remove();
+  after(async () => {
+    await netns?.delete();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -90,7 +89,7 @@ describe('router-service in a network namespace', () => {
       const health = await getHealth(daemon.socket);
       assert.equal(health.healthy, true, daemon.output());
       assert.equal(health.status, 'ok');
-      assert.equal(netns.exec('cat', '/proc/sys/net/ipv4/ip_forward').trim(), '1');
+      assert.equal(await netns.sysctl('net', 'ipv4', 'ip_forward'), '1');
       assert.match(daemon.output(), / INFO serving .*listen=\["unix:\/\/.*router\.sock"\]/);
     } finally {
       assert.equal(await stop(daemon), 0, daemon.output());
@@ -121,13 +120,12 @@ describe('router-service in a network namespace', () => {
     [['--parent', 'eth0', '--config', '/nonexistent/router-service.json'], 2, 'router-service: --config /nonexistent/router-service.json: ENOENT'],
   ];
   for (const [args, code, message] of refusals) {
-    test(`refuses ${args.join(' ') || 'to start with no parent and no default route'} (exit ${code})`, () => {
+    test(`refuses ${args.join(' ') || 'to start with no parent and no default route'} (exit ${code})`, async () => {
       const stateDir = mkdtempSync(join(dir, 'refusal-'));
-      const result = spawnSync('ip', ['netns', 'exec', netns.name, process.execPath, mainPath, '--state-dir', stateDir, '--listen', `unix://${join(stateDir, 's.sock')}`, ...args], {
-        encoding: 'utf8',
-        timeout: 15_000,
+      const result = await netns.exec(process.execPath, [mainPath, '--state-dir', stateDir, '--listen', `unix://${join(stateDir, 's.sock')}`, ...args], {
+        timeoutMs: 15_000,
       });
-      assert.equal(result.status, code, result.stderr);
+      assert.equal(result.code, code, result.stderr);
       assert.ok(result.stderr.includes(message), `stderr does not say ${JSON.stringify(message)}:\n${result.stderr}`);
     });
   }

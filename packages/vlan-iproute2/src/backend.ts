@@ -1,4 +1,4 @@
-import { invalid, precondition } from '@router-service/core';
+import { invalid, MAX_VLAN, MIN_VLAN, precondition } from '@router-service/core';
 import type { LinkStatus, Logger, Uplink, VlanBackend, VlanLink } from '@router-service/core';
 import { checkDeviceName, vlanLinkName } from './device-name.js';
 import { batchFailures, classifyIpFailure } from './ip-errors.js';
@@ -25,8 +25,6 @@ export interface Iproute2Dependencies {
 
 /** How often a listing the kernel interrupted is tried in all. */
 const DUMP_ATTEMPTS = 5;
-const MIN_VLAN = 1;
-const MAX_VLAN = 4094;
 
 function checkVlanId(vlan: number): void {
   if (!Number.isInteger(vlan) || vlan < MIN_VLAN || vlan > MAX_VLAN) {

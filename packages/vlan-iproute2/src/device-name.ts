@@ -1,7 +1,5 @@
-import { invalid } from '@router-service/core';
+import { invalid, MAX_IFNAME_LENGTH } from '@router-service/core';
 
-/** IFNAMSIZ minus the terminating NUL. */
-const MAX_DEVICE_NAME_LENGTH = 15;
 /**
  * Stricter than the kernel: these characters keep a name a single token on
  * an `ip -batch` line (no blanks, quotes, `#` or backslashes), a single
@@ -12,9 +10,9 @@ const DEVICE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 /** Returns `name` if it is a usable interface name; throws an invalid error otherwise. */
 export function checkDeviceName(name: string): string {
-  if (name.length === 0 || name.length > MAX_DEVICE_NAME_LENGTH || !DEVICE_NAME.test(name)) {
+  if (name.length === 0 || name.length > MAX_IFNAME_LENGTH || !DEVICE_NAME.test(name)) {
     throw invalid(
-      `invalid interface name "${name}": use 1 to ${MAX_DEVICE_NAME_LENGTH} letters, digits, '_', '.' or '-', not starting with '.' or '-'`,
+      `invalid interface name "${name}": use 1 to ${MAX_IFNAME_LENGTH} letters, digits, '_', '.' or '-', not starting with '.' or '-'`,
     );
   }
   return name;

@@ -3,7 +3,7 @@
  * through `ip -batch -`, links `<parent>.<vlan>` tagged as ours by their
  * ifalias, so that a restarted service tells its own links from foreign ones.
  */
-import type { Logger, VlanBackend } from '@router-service/core';
+import { silentLogger, type Logger, type VlanBackend } from '@router-service/core';
 import { Iproute2VlanBackend } from './backend.js';
 import { execaIpRunner } from './ip-runner.js';
 import { netnsSysctlWriter, procSysctlWriter } from './sysctl.js';
@@ -27,8 +27,6 @@ export interface Iproute2VlanBackendOptions {
   log?: Logger;
 }
 
-const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
 /** A VlanBackend that drives iproute2. */
 export function createIproute2VlanBackend(options: Iproute2VlanBackendOptions = {}): VlanBackend {
   const run = execaIpRunner(options.ipPath ?? '/usr/sbin/ip');
@@ -36,5 +34,5 @@ export function createIproute2VlanBackend(options: Iproute2VlanBackendOptions = 
     options.netns === undefined
       ? procSysctlWriter()
       : netnsSysctlWriter(run, options.netns, options.sysctlPath ?? '/usr/sbin/sysctl');
-  return new Iproute2VlanBackend({ run, sysctl, netns: options.netns, log: options.log ?? quietLogger });
+  return new Iproute2VlanBackend({ run, sysctl, netns: options.netns, log: options.log ?? silentLogger });
 }

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
-import { Netns } from './netns.js';
+import { Netns } from '@router-service/test-support';
 import { realBackend } from './real-backend.js';
 
 let ns: Netns;
-beforeEach(() => {
-  ns = new Netns();
-  ns.ip('link', 'add', 'gw0', 'type', 'veth', 'peer', 'name', 'gw1');
+beforeEach(async () => {
+  ns = await Netns.create();
+  await ns.ip('link', 'add', 'gw0', 'type', 'veth', 'peer', 'name', 'gw1');
 });
 afterEach(() => ns.delete());
 
@@ -18,30 +18,30 @@ interface AddressInfo {
   broadcast?: string;
 }
 
-function addresses(): AddressInfo[] {
-  const [link] = JSON.parse(ns.ip('-json', 'address', 'show', 'dev', 'gw0')) as Array<{ addr_info: AddressInfo[] }>;
+async function addresses(): Promise<AddressInfo[]> {
+  const [link] = JSON.parse(await ns.ip('-json', 'address', 'show', 'dev', 'gw0')) as Array<{ addr_info: AddressInfo[] }>;
   return (link?.addr_info ?? []).filter((a) => a.family === 'inet' || !a.local.startsWith('fe80:'));
 }
 
 test('the gateway becomes the only global IPv4 address; others stay', async () => {
-  ns.ip('addr', 'add', '10.1.0.1/16', 'dev', 'gw0');
-  ns.ip('addr', 'add', '10.2.0.1/16', 'dev', 'gw0');
-  ns.ip('addr', 'add', '169.254.9.9/16', 'scope', 'link', 'dev', 'gw0');
-  ns.ip('addr', 'add', 'fd00::1/64', 'dev', 'gw0');
+  await ns.ip('addr', 'add', '10.1.0.1/16', 'dev', 'gw0');
+  await ns.ip('addr', 'add', '10.2.0.1/16', 'dev', 'gw0');
+  await ns.ip('addr', 'add', '169.254.9.9/16', 'scope', 'link', 'dev', 'gw0');
+  await ns.ip('addr', 'add', 'fd00::1/64', 'dev', 'gw0');
   const backend = realBackend(ns);
   for (let round = 0; round < 2; round++) {
     await backend.setAddress('gw0', '10.3.0.1/24');
     assert.deepEqual((await backend.status('gw0'))?.addresses, ['10.3.0.1/24']);
     assert.deepEqual(
-      addresses().map((a) => `${a.local}/${a.prefixlen} ${a.scope}${a.broadcast === undefined ? '' : ` brd ${a.broadcast}`}`),
+      (await addresses()).map((a) => `${a.local}/${a.prefixlen} ${a.scope}${a.broadcast === undefined ? '' : ` brd ${a.broadcast}`}`),
       ['169.254.9.9/16 link', '10.3.0.1/24 global brd 10.3.0.255', 'fd00::1/64 global'],
     );
   }
-  assert.equal(ns.sysctl('net', 'ipv4', 'conf', 'gw0', 'promote_secondaries'), '1');
+  assert.equal(await ns.sysctl('net', 'ipv4', 'conf', 'gw0', 'promote_secondaries'), '1');
 });
 
 test('a new gateway in the same subnet survives the removal of the old one', async () => {
-  ns.ip('addr', 'add', '10.1.0.1/16', 'dev', 'gw0');
+  await ns.ip('addr', 'add', '10.1.0.1/16', 'dev', 'gw0');
   // The new gateway joins as a secondary of 10.1.0.1's subnet; removing
   // the old primary must not take it along.
   await realBackend(ns).setAddress('gw0', '10.1.0.254/16');

@@ -7,8 +7,8 @@ import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { RouterError } from '@router-service/core';
 import type { LinkStatus, VlanBackend } from '@router-service/core';
+import { Netns } from '@router-service/test-support';
 import { createIproute2VlanBackend } from '../src/index.js';
-import { Netns } from './netns.js';
 
 let ns: Netns;
 
@@ -21,11 +21,11 @@ async function waitUntilUp(backend: VlanBackend, name: string): Promise<LinkStat
   assert.fail(`${name} did not come up within 5 s`);
 }
 
-before(() => {
-  ns = new Netns();
-  ns.ip('link', 'add', 'eth0', 'mtu', '1450', 'type', 'veth', 'peer', 'name', 'peer0');
-  ns.ip('link', 'set', 'eth0', 'up');
-  ns.ip('link', 'set', 'peer0', 'up');
+before(async () => {
+  ns = await Netns.create();
+  await ns.ip('link', 'add', 'eth0', 'mtu', '1450', 'type', 'veth', 'peer', 'name', 'peer0');
+  await ns.ip('link', 'set', 'eth0', 'up');
+  await ns.ip('link', 'set', 'peer0', 'up');
 });
 after(() => ns.delete());
 
@@ -55,7 +55,7 @@ test('ensureVlan converges a VLAN link, or names module 8021q when the kernel ha
     owned: true,
     addresses: ['172.18.0.1/16'],
   });
-  assert.equal(ns.sysctl('net', 'ipv4', 'conf', 'eth0.100', 'arp_ignore'), '1');
+  assert.equal(await ns.sysctl('net', 'ipv4', 'conf', 'eth0.100', 'arp_ignore'), '1');
   // The kernel updates operstate asynchronously (linkwatch, up to a second).
   const settled = await waitUntilUp(backend, 'eth0.100');
   assert.deepEqual(await backend.ensureVlan(want), settled);

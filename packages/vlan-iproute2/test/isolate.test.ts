@@ -5,54 +5,59 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { RouterError } from '@router-service/core';
+import { Netns } from '@router-service/test-support';
 import { createIproute2VlanBackend } from '../src/index.js';
-import { Netns } from './netns.js';
 
 const ARPING = '/usr/bin/arping';
 
 let router: Netns;
 let client: Netns;
-before(() => {
+before(async () => {
   assert.ok(existsSync(ARPING), `${ARPING} is missing: install iputils-arping`);
-  router = new Netns();
-  client = new Netns();
+  router = await Netns.create();
+  client = await Netns.create();
 });
-after(() => {
-  router.delete();
-  client.delete();
+// before() may have stopped after creating only one, and either delete may
+// throw: each is deleted in its own step so that neither is left behind.
+after(async () => {
+  try {
+    await router?.delete();
+  } finally {
+    await client?.delete();
+  }
 });
 
 /** Whether the router answers ARP for `target` on the client's link. */
-function arping(target: string): boolean {
-  return client.run(ARPING, '-f', '-c', '2', '-w', '2', '-I', 'eth0', target) === 0;
+async function arping(target: string): Promise<boolean> {
+  return (await client.exec(ARPING, ['-f', '-c', '2', '-w', '2', '-I', 'eth0', target])).code === 0;
 }
 
 test('isolate stops ARP answers for addresses of other interfaces', async () => {
-  router.ip('link', 'add', 'a0', 'type', 'veth', 'peer', 'name', 'a1');
-  router.ip('link', 'add', 'b0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client.name);
-  router.ip('addr', 'add', '10.1.0.1/24', 'dev', 'a0');
-  router.ip('addr', 'add', '10.2.0.1/24', 'dev', 'b0');
-  for (const name of ['a0', 'a1', 'b0']) router.ip('link', 'set', name, 'up');
-  client.ip('addr', 'add', '10.1.0.50/24', 'dev', 'eth0');
-  client.ip('link', 'set', 'eth0', 'up');
+  await router.ip('link', 'add', 'a0', 'type', 'veth', 'peer', 'name', 'a1');
+  await router.ip('link', 'add', 'b0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client.name);
+  await router.ip('addr', 'add', '10.1.0.1/24', 'dev', 'a0');
+  await router.ip('addr', 'add', '10.2.0.1/24', 'dev', 'b0');
+  for (const name of ['a0', 'a1', 'b0']) await router.ip('link', 'set', name, 'up');
+  await client.ip('addr', 'add', '10.1.0.50/24', 'dev', 'eth0');
+  await client.ip('link', 'set', 'eth0', 'up');
 
-  assert.ok(arping('10.1.0.1'), 'control: the router did not answer ARP for 10.1.0.1 on b0 before isolation, so this test proves nothing');
+  assert.ok(await arping('10.1.0.1'), 'control: the router did not answer ARP for 10.1.0.1 on b0 before isolation, so this test proves nothing');
   await createIproute2VlanBackend({ netns: router.name }).isolate('b0');
-  assert.ok(!arping('10.1.0.1'), 'after isolate(b0) the router still answers ARP on b0 for the address of a0');
+  assert.ok(!(await arping('10.1.0.1')), 'after isolate(b0) the router still answers ARP on b0 for the address of a0');
 
-  client.ip('addr', 'add', '10.2.0.50/24', 'dev', 'eth0');
-  assert.ok(arping('10.2.0.1'), 'after isolate(b0) the router no longer answers ARP for the address of b0 itself');
+  await client.ip('addr', 'add', '10.2.0.50/24', 'dev', 'eth0');
+  assert.ok(await arping('10.2.0.1'), 'after isolate(b0) the router no longer answers ARP for the address of b0 itself');
   for (const [key, value] of [['arp_ignore', '1'], ['arp_announce', '2'], ['rp_filter', '1']] as const) {
-    assert.equal(router.sysctl('net', 'ipv4', 'conf', 'b0', key), value, key);
-    assert.equal(router.sysctl('net', 'ipv4', 'conf', 'a0', key), '0', `${key} of a0 changed`);
+    assert.equal(await router.sysctl('net', 'ipv4', 'conf', 'b0', key), value, key);
+    assert.equal(await router.sysctl('net', 'ipv4', 'conf', 'a0', key), '0', `${key} of a0 changed`);
   }
 });
 
 test('isolate reaches dotted names and refuses missing ones', async () => {
   const backend = createIproute2VlanBackend({ netns: router.name });
-  router.ip('link', 'add', 'c0.5', 'type', 'veth', 'peer', 'name', 'c1');
+  await router.ip('link', 'add', 'c0.5', 'type', 'veth', 'peer', 'name', 'c1');
   await backend.isolate('c0.5');
-  assert.equal(router.sysctl('net', 'ipv4', 'conf', 'c0.5', 'arp_ignore'), '1');
+  assert.equal(await router.sysctl('net', 'ipv4', 'conf', 'c0.5', 'arp_ignore'), '1');
   await assert.rejects(
     backend.isolate('absent0'),
     (err) => err instanceof RouterError && err.kind === 'precondition' && /absent0/.test(err.message),

@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { RouterError } from '@router-service/core';
+import { Netns } from '@router-service/test-support';
 import { OWNER_ALIAS, createIproute2VlanBackend } from '../src/index.js';
-import { Netns } from './netns.js';
 
 let ns: Netns;
-beforeEach(() => {
-  ns = new Netns();
+beforeEach(async () => {
+  ns = await Netns.create();
 });
 afterEach(() => ns.delete());
 
@@ -15,11 +15,11 @@ const isPrecondition = (err: unknown) => err instanceof RouterError && err.kind 
 
 test('foreign links are left alone', async () => {
   const backend = createIproute2VlanBackend({ netns: ns.name });
-  ns.ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0');
+  await ns.ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0');
   // Someone else's link with the name our VLAN 100 link would take.
-  ns.ip('link', 'add', 'eth0.100', 'type', 'veth', 'peer', 'name', 'peer100');
-  ns.ip('addr', 'add', '10.100.0.9/24', 'dev', 'eth0.100');
-  ns.ip('link', 'set', 'eth0.100', 'alias', 'someone-else');
+  await ns.ip('link', 'add', 'eth0.100', 'type', 'veth', 'peer', 'name', 'peer100');
+  await ns.ip('addr', 'add', '10.100.0.9/24', 'dev', 'eth0.100');
+  await ns.ip('link', 'set', 'eth0.100', 'alias', 'someone-else');
   const before = await backend.status('eth0.100');
 
   await assert.rejects(
@@ -33,15 +33,15 @@ test('foreign links are left alone', async () => {
   assert.deepEqual(after, before);
   assert.equal(after.owned, false);
   assert.deepEqual(after.addresses, ['10.100.0.9/24']);
-  assert.equal(ns.sysctl('net', 'ipv4', 'conf', 'eth0.100', 'arp_ignore'), '0', 'the foreign link was isolated');
+  assert.equal(await ns.sysctl('net', 'ipv4', 'conf', 'eth0.100', 'arp_ignore'), '0', 'the foreign link was isolated');
   assert.deepEqual(await backend.owned(), []);
 });
 
 test('owned links are found and deleted; deleting twice is fine', async () => {
   const backend = createIproute2VlanBackend({ netns: ns.name });
-  ns.ip('link', 'add', 'eth0.7', 'type', 'veth', 'peer', 'name', 'peer7');
-  ns.ip('link', 'set', 'eth0.7', 'alias', OWNER_ALIAS);
-  ns.ip('link', 'add', 'eth0.8', 'type', 'veth', 'peer', 'name', 'peer8');
+  await ns.ip('link', 'add', 'eth0.7', 'type', 'veth', 'peer', 'name', 'peer7');
+  await ns.ip('link', 'set', 'eth0.7', 'alias', OWNER_ALIAS);
+  await ns.ip('link', 'add', 'eth0.8', 'type', 'veth', 'peer', 'name', 'peer8');
   const owned = await backend.owned();
   assert.deepEqual(
     owned.map((s) => [s.name, s.owned]),
@@ -57,11 +57,11 @@ test('owned links are found and deleted; deleting twice is fine', async () => {
 
 test('status reads index, MAC, MTU, up and global IPv4 addresses', async () => {
   const backend = createIproute2VlanBackend({ netns: ns.name });
-  ns.ip('link', 'add', 'gw0', 'mtu', '1400', 'address', '02:AB:cd:00:00:01', 'type', 'veth', 'peer', 'name', 'gw1');
-  ns.ip('addr', 'add', '172.18.0.1/16', 'dev', 'gw0');
-  ns.ip('addr', 'add', '172.19.0.1/24', 'dev', 'gw0');
-  ns.ip('addr', 'add', 'fd00::1/64', 'dev', 'gw0');
-  const [shown] = JSON.parse(ns.ip('-json', 'link', 'show', 'dev', 'gw0')) as Array<{ ifindex: number }>;
+  await ns.ip('link', 'add', 'gw0', 'mtu', '1400', 'address', '02:AB:cd:00:00:01', 'type', 'veth', 'peer', 'name', 'gw1');
+  await ns.ip('addr', 'add', '172.18.0.1/16', 'dev', 'gw0');
+  await ns.ip('addr', 'add', '172.19.0.1/24', 'dev', 'gw0');
+  await ns.ip('addr', 'add', 'fd00::1/64', 'dev', 'gw0');
+  const [shown] = JSON.parse(await ns.ip('-json', 'link', 'show', 'dev', 'gw0')) as Array<{ ifindex: number }>;
 
   assert.deepEqual(await backend.status('gw0'), {
     name: 'gw0',
@@ -78,15 +78,15 @@ test('status reads index, MAC, MTU, up and global IPv4 addresses', async () => {
 
 test('up means administratively up with a carrier, or an unknown operstate', async () => {
   const backend = createIproute2VlanBackend({ netns: ns.name });
-  ns.ip('link', 'add', 'gw0', 'type', 'veth', 'peer', 'name', 'gw1');
-  ns.ip('link', 'set', 'gw0', 'up');
+  await ns.ip('link', 'add', 'gw0', 'type', 'veth', 'peer', 'name', 'gw1');
+  await ns.ip('link', 'set', 'gw0', 'up');
   // The peer is down: operstate LOWERLAYERDOWN.
   assert.equal((await backend.status('gw0'))?.up, false);
-  ns.ip('link', 'set', 'gw1', 'up');
+  await ns.ip('link', 'set', 'gw1', 'up');
   assert.equal((await backend.status('gw0'))?.up, true);
-  ns.ip('link', 'set', 'gw0', 'down');
+  await ns.ip('link', 'set', 'gw0', 'down');
   assert.equal((await backend.status('gw0'))?.up, false);
   // Loopback is always operstate UNKNOWN.
-  ns.ip('link', 'set', 'lo', 'up');
+  await ns.ip('link', 'set', 'lo', 'up');
   assert.equal((await backend.status('lo'))?.up, true);
 });

@@ -1,22 +1,21 @@
 // Without a netns option, settings go to /proc/sys of the namespace the
 // process runs in.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Netns } from '@router-service/test-support';
 import { procSysctlWriter } from '../src/sysctl.js';
-import { IP, Netns } from './netns.js';
 
 let ns: Netns;
-before(() => {
-  ns = new Netns();
+before(async () => {
+  ns = await Netns.create();
 });
 after(() => ns.delete());
 
-test('a backend running inside a namespace isolates and forwards there', () => {
-  ns.ip('link', 'add', 'b0.5', 'type', 'veth', 'peer', 'name', 'b1');
+test('a backend running inside a namespace isolates and forwards there', async () => {
+  await ns.ip('link', 'add', 'b0.5', 'type', 'veth', 'peer', 'name', 'b1');
   const script = [
     'const { createIproute2VlanBackend } = await import(process.argv[1]);',
     'const backend = createIproute2VlanBackend();',
@@ -24,16 +23,12 @@ test('a backend running inside a namespace isolates and forwards there', () => {
     'await backend.enableForwarding();',
   ].join('\n');
   const moduleUrl = new URL('../src/index.js', import.meta.url).href;
-  const child = spawnSync(
-    IP,
-    ['netns', 'exec', ns.name, process.execPath, '--input-type=module', '-e', script, moduleUrl, 'b0.5'],
-    { encoding: 'utf8' },
-  );
-  assert.equal(child.status, 0, child.stderr);
-  assert.equal(ns.sysctl('net', 'ipv4', 'conf', 'b0.5', 'arp_ignore'), '1');
-  assert.equal(ns.sysctl('net', 'ipv4', 'conf', 'b0.5', 'arp_announce'), '2');
-  assert.equal(ns.sysctl('net', 'ipv4', 'conf', 'b0.5', 'rp_filter'), '1');
-  assert.equal(ns.sysctl('net', 'ipv4', 'ip_forward'), '1');
+  const child = await ns.exec(process.execPath, ['--input-type=module', '-e', script, moduleUrl, 'b0.5']);
+  assert.equal(child.code, 0, child.stderr);
+  assert.equal(await ns.sysctl('net', 'ipv4', 'conf', 'b0.5', 'arp_ignore'), '1');
+  assert.equal(await ns.sysctl('net', 'ipv4', 'conf', 'b0.5', 'arp_announce'), '2');
+  assert.equal(await ns.sysctl('net', 'ipv4', 'conf', 'b0.5', 'rp_filter'), '1');
+  assert.equal(await ns.sysctl('net', 'ipv4', 'ip_forward'), '1');
 });
 
 test('the /proc/sys writer writes only values that differ, dotted names as one segment', async () => {

@@ -1,9 +1,8 @@
+import { IP, type Netns } from '@router-service/test-support';
 import { Iproute2VlanBackend } from '../src/backend.js';
 import { execaIpRunner } from '../src/ip-runner.js';
 import { netnsSysctlWriter } from '../src/sysctl.js';
 import { quiet } from './fake-ip.js';
-import { IP } from './netns.js';
-import type { Netns } from './netns.js';
 
 /** The backend on the real ip binary, driving `ns`; with setAddress, which the contract does not expose. */
 export function realBackend(ns: Netns): Iproute2VlanBackend {

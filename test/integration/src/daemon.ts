@@ -7,10 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Completed, Netns } from '@router-service/test-support';
 import { routerService } from './artifacts.js';
-import type { NetNs } from './netns.js';
 import { connectRouter, type RouterClient } from './router-client.js';
-import type { Completed } from './run-process.js';
 
 /** How long the daemon may take to answer after starting (slow under emulation in the helper VM). */
 const START_TIMEOUT_MS = 60_000;
@@ -54,7 +53,7 @@ export class Daemon {
    * Starts router-service in ns with its state in stateDir and waits until
    * it answers GetHealth. `extra` flags follow the standard ones.
    */
-  static async start(ns: NetNs, stateDir: string, extra: readonly string[] = ['--parent', 'eth0']): Promise<Daemon> {
+  static async start(ns: Netns, stateDir: string, extra: readonly string[] = ['--parent', 'eth0']): Promise<Daemon> {
     const socketDir = await mkdtemp(join(tmpdir(), 'router-service-it-'));
     const program = routerService();
     const argv = ns.execArgv(program.file, [...program.args, ...daemonArgs(stateDir, join(socketDir, 'router.sock'), extra)]);
@@ -119,7 +118,7 @@ export class Daemon {
 }
 
 /** Runs router-service in ns with exactly these flags and waits for it to exit (for configuration errors). */
-export async function runDaemonToExit(ns: NetNs, args: readonly string[]): Promise<Completed> {
+export async function runDaemonToExit(ns: Netns, args: readonly string[]): Promise<Completed> {
   const program = routerService();
   return ns.exec(program.file, [...program.args, ...args]);
 }

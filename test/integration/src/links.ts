@@ -1,6 +1,5 @@
 /** What the kernel of a namespace holds for a link, as `ip -json` reports it. */
-import { IP, type NetNs } from './netns.js';
-import { runProcess } from './run-process.js';
+import { IP, runProcess, type Netns } from '@router-service/test-support';
 
 export interface LinkView {
   readonly ifindex: number;
@@ -26,7 +25,7 @@ interface IpLink {
 }
 
 /** The link named `name` in ns, or undefined if there is none. */
-export async function showLink(ns: NetNs, name: string): Promise<LinkView | undefined> {
+export async function showLink(ns: Netns, name: string): Promise<LinkView | undefined> {
   const link = await runProcess(IP, ['-n', ns.name, '-details', '-json', 'link', 'show', 'dev', name]);
   if (link.code !== 0) {
     if (link.stderr.includes('does not exist')) return undefined;
@@ -50,7 +49,7 @@ export async function showLink(ns: NetNs, name: string): Promise<LinkView | unde
 }
 
 /** Names of the VLAN links in ns, sorted. */
-export async function vlanLinks(ns: NetNs): Promise<string[]> {
+export async function vlanLinks(ns: Netns): Promise<string[]> {
   const out = await ns.ip('-details', '-json', 'link', 'show', 'type', 'vlan');
   const links = JSON.parse(out === '' ? '[]' : out) as { ifname: string }[];
   return links.map((link) => link.ifname).sort();

@@ -1,6 +1,6 @@
 /** routerctl, the real program, pointed at a daemon's socket. */
+import { runProcess, type Completed } from '@router-service/test-support';
 import { routerctl } from './artifacts.js';
-import { runProcess, type Completed } from './run-process.js';
 
 export function runRouterctl(socketPath: string, args: readonly string[]): Promise<Completed> {
   const program = routerctl();

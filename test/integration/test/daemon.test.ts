@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
+import type { Netns } from '@router-service/test-support';
 import { Daemon, runDaemonToExit } from '../src/daemon.js';
 import { expectStatus } from '../src/expect-status.js';
-import { createRouterNs, type NetNs } from '../src/netns.js';
+import { createRouterNs } from '../src/router-ns.js';
 import type { RouterClient } from '../src/router-client.js';
 import { runRouterctl } from '../src/routerctl.js';
 import { healthCheck, reflect } from '../src/standard-services.js';
@@ -77,7 +78,7 @@ const refusals: readonly Refusal[] = [
 ];
 
 describe('a running daemon', () => {
-  let ns: NetNs;
+  let ns: Netns;
   let stateDir: string;
   let daemon: Daemon;
 
@@ -100,7 +101,7 @@ describe('a running daemon', () => {
   });
 
   test('turns on IPv4 forwarding in its namespace', async () => {
-    assert.equal(await ns.sysctl('net.ipv4.ip_forward'), '1');
+    assert.equal(await ns.sysctl('net', 'ipv4', 'ip_forward'), '1');
   });
 
   test('reports itself healthy with no networks', async () => {
@@ -224,7 +225,7 @@ describe('a running daemon', () => {
 });
 
 describe('daemon lifecycle', () => {
-  let ns: NetNs;
+  let ns: Netns;
 
   before(async () => {
     ns = await createRouterNs();
@@ -277,7 +278,7 @@ describe('daemon lifecycle', () => {
 // A flag the daemon cannot parse exits 2; a start that the machine refuses
 // (no parent, a listener it will not open) exits 1, as it always has.
 describe('configuration errors exit non-zero and say what is wrong', () => {
-  let ns: NetNs;
+  let ns: Netns;
   let stateDir: string;
 
   before(async () => {

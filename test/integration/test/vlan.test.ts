@@ -10,15 +10,16 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { status } from '@grpc/grpc-js';
+import type { Netns } from '@router-service/test-support';
 import { Daemon } from '../src/daemon.js';
 import { expectStatus } from '../src/expect-status.js';
 import { showLink, vlanLinks, type LinkView } from '../src/links.js';
-import { createRouterNs, type NetNs } from '../src/netns.js';
+import { createRouterNs } from '../src/router-ns.js';
 import type { RouterClient, VlanInterface } from '../src/router-client.js';
 import { runRouterctl } from '../src/routerctl.js';
 
 interface Router {
-  readonly ns: NetNs;
+  readonly ns: Netns;
   readonly stateDir: string;
   readonly daemon: Daemon;
   readonly client: RouterClient;
@@ -36,13 +37,16 @@ async function withRouter(body: (router: Router) => Promise<void>): Promise<void
     if (daemon !== undefined && error instanceof Error) error.message += `\nrouter-service log:\n${daemon.output}`;
     throw error;
   } finally {
-    await daemon?.dispose();
-    await ns.delete();
-    await rm(stateDir, { recursive: true, force: true });
+    try {
+      await daemon?.dispose();
+    } finally {
+      await ns.delete();
+      await rm(stateDir, { recursive: true, force: true });
+    }
   }
 }
 
-async function mustShowLink(ns: NetNs, name: string): Promise<LinkView> {
+async function mustShowLink(ns: Netns, name: string): Promise<LinkView> {
   const link = await showLink(ns, name);
   assert.ok(link !== undefined, `link ${name} does not exist`);
   return link;

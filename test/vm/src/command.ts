@@ -1,41 +1,18 @@
-import { spawn } from 'node:child_process';
+import { CommandError, IP, netnsExecArgv, runChecked } from '@router-service/test-support';
+
+export { CommandError };
 
 /** The real iproute2: busybox's ip applet lacks netns and VLAN support. */
-export const ipCmd = '/usr/sbin/ip';
-
-/** CommandError carries the combined output of a command that failed. */
-export class CommandError extends Error {
-  readonly output: string;
-
-  constructor(message: string, output: string) {
-    super(message);
-    this.name = 'CommandError';
-    this.output = output;
-  }
-}
+export const ipCmd = IP;
 
 /**
  * run executes a program with an argv array and resolves to its combined
  * stdout and stderr; a non-zero exit rejects with a CommandError naming the
- * command, its status and its output.
+ * command, its status and its output. It sets no time limit, so a slow
+ * command in the emulated VM is waited for rather than cut off.
  */
-export function run(file: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk));
-    child.on('error', (error) => reject(new CommandError(`${describe(file, args)}: ${error.message}`, '')));
-    child.on('close', (code, signal) => {
-      const output = Buffer.concat(chunks).toString('utf8');
-      if (code === 0) {
-        resolve(output);
-        return;
-      }
-      const status = signal !== null ? `signal: ${signal}` : `exit status ${code}`;
-      reject(new CommandError(`${describe(file, args)}: ${status}: ${output.trim()}`, output));
-    });
-  });
+export async function run(file: string, args: readonly string[]): Promise<string> {
+  return (await runChecked(file, args, { timeoutMs: 0 })).output;
 }
 
 /** ip runs iproute2 and resolves to its combined output. */
@@ -44,8 +21,9 @@ export function ip(...args: string[]): Promise<string> {
 }
 
 /** inNamespace runs a command inside a named network namespace. */
-export function inNamespace(namespace: string, ...args: string[]): Promise<string> {
-  return run(ipCmd, ['netns', 'exec', namespace, ...args]);
+export function inNamespace(namespace: string, file: string, ...args: string[]): Promise<string> {
+  const argv = netnsExecArgv(namespace, file, args);
+  return run(argv.file, argv.args);
 }
 
 /** ipAll runs iproute2 commands in order and stops at the first failure. */
@@ -63,10 +41,6 @@ export async function succeeds(pending: Promise<unknown>): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function describe(file: string, args: readonly string[]): string {
-  return [file, ...args].join(' ');
 }
 
 export function sleep(ms: number): Promise<void> {

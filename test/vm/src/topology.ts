@@ -4,6 +4,7 @@
  * attach to that bridge and put their address on a VLAN subinterface of
  * their own, as container VMs do.
  */
+import { vethArgs } from '@router-service/test-support';
 import { inNamespace, ip, ipAll, succeeds } from './command.js';
 
 /** TestNetwork is one bridge network of the scenario and the container on it. */
@@ -39,7 +40,7 @@ export function interfaceName(network: TestNetwork): string {
 export function buildFabric(): Promise<void> {
   return ipAll(
     ['netns', 'add', 'fabric'],
-    ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'uplink', 'netns', 'fabric'],
+    vethArgs({ name: 'eth0' }, { name: 'uplink', netns: 'fabric' }),
     ['-n', 'fabric', 'link', 'add', 'br0', 'type', 'bridge'],
     ['-n', 'fabric', 'link', 'set', 'uplink', 'master', 'br0', 'up'],
     ['-n', 'fabric', 'link', 'set', 'br0', 'up'],
@@ -51,7 +52,7 @@ export function buildFabric(): Promise<void> {
 export function addContainer(name: string): Promise<void> {
   return ipAll(
     ['netns', 'add', name],
-    ['link', 'add', `p-${name}`, 'netns', 'fabric', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', name],
+    vethArgs({ name: `p-${name}`, netns: 'fabric' }, { name: 'eth0', netns: name }),
     ['-n', 'fabric', 'link', 'set', `p-${name}`, 'master', 'br0', 'up'],
     ['-n', name, 'link', 'set', 'lo', 'up'],
     ['-n', name, 'link', 'set', 'eth0', 'up'],

@@ -1,11 +1,14 @@
 /**
- * Command-line flags with the rules of Go's `flag` package, which routerctl
- * has always followed: `-name` and `--name` alike, `--name=value` or
- * `--name value`, booleans only as `--name` or `--name=false`, parsing stops
- * at the first positional argument or at `--`, and the last repeat wins.
+ * Command-line flags with the rules of Go's `flag` package, which router-service
+ * and routerctl have always followed, so that existing scripts keep working:
+ * `-name` and `--name` alike, `--name=value` or `--name value`, booleans only
+ * as `--name` or `--name=<bool>` (so `--nat false` leaves `false` positional),
+ * parsing stops at the first positional argument or at `--`, and the last
+ * repeat wins (a list flag collects every repeat instead).
  */
-import { parseDuration } from '@router-service/core';
-import { HelpRequest, UsageError } from './errors.js';
+import { parseDuration, quote } from '@router-service/core';
+import { FlagError, HelpRequest } from './errors.js';
+import { MAX_UINT32, parseBool, parseUint32 } from './values.js';
 
 /** A defined flag: its current value and whether the command line set it. */
 export interface Flag<T> {
@@ -19,26 +22,7 @@ interface FlagDefinition {
   readonly assign: (text: string) => string | undefined;
 }
 
-const MAX_UINT32 = 4294967295;
-
-/** Parses a base-10 number in 0..2^32-1 as Go's strconv.ParseUint(s, 10, 32) does. */
-export function parseUint32(text: string): number | undefined {
-  if (!/^[0-9]+$/.test(text)) return undefined;
-  const value = Number(text);
-  return value <= MAX_UINT32 ? value : undefined;
-}
-
-/** strconv.ParseBool: the spellings Go accepts for a boolean flag value. */
-function parseBool(text: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
-  return undefined;
-}
-
-/** Quotes text the way Go's %q does for the printable strings seen on command lines. */
-export function quote(text: string): string {
-  return JSON.stringify(text);
-}
+type Conversion<T> = (text: string, current: T, wasSet: boolean) => { value: T } | { error: string };
 
 export class FlagSet {
   readonly #definitions = new Map<string, FlagDefinition>();
@@ -74,18 +58,28 @@ export class FlagSet {
     });
   }
 
-  /** Parses flags from the front of args; the rest lands in `positional`. */
+  /**
+   * A repeatable string flag: every occurrence adds its value, in order. The
+   * first occurrence replaces the initial values rather than adding to them,
+   * so a default never mixes with what the command line asked for.
+   */
+  list(name: string, initial: readonly string[] = []): Flag<string[]> {
+    return this.#define<string[]>(name, [...initial], false, (text, current, wasSet) => ({
+      value: wasSet ? [...current, text] : [text],
+    }));
+  }
+
+  /** Parses flags from the front of args; the rest lands in `positional`. Throws FlagError or HelpRequest. */
   parse(args: readonly string[]): void {
     let rest = [...args];
     for (;;) {
       const arg = rest[0];
       if (arg === undefined || arg.length < 2 || !arg.startsWith('-')) break;
       rest = rest.slice(1);
-      const dashes = arg.startsWith('--') ? 2 : 1;
       if (arg === '--') break;
-      let name = arg.slice(dashes);
+      let name = arg.slice(arg.startsWith('--') ? 2 : 1);
       if (name === '' || name.startsWith('-') || name.startsWith('=')) {
-        throw new UsageError(`bad flag syntax: ${arg}`);
+        throw new FlagError({ kind: 'bad-syntax', arg });
       }
       let value: string | undefined;
       const equals = name.indexOf('=');
@@ -96,39 +90,34 @@ export class FlagSet {
       const definition = this.#definitions.get(name);
       if (definition === undefined) {
         if (name === 'h' || name === 'help') throw new HelpRequest();
-        throw new UsageError(`flag provided but not defined: -${name}`);
+        throw new FlagError({ kind: 'not-defined', name });
       }
       if (definition.isBool) {
-        const error = definition.assign(value ?? 'true');
-        if (error !== undefined) {
-          throw new UsageError(`invalid boolean value ${quote(value ?? '')} for -${name}: ${error}`);
-        }
+        // A boolean never takes the next argument: `--nat false` is `--nat` and a positional `false`.
+        const text = value ?? 'true';
+        const reason = definition.assign(text);
+        if (reason !== undefined) throw new FlagError({ kind: 'invalid-value', name, value: text, isBool: true, reason });
         continue;
       }
       if (value === undefined) {
         value = rest[0];
-        if (value === undefined) throw new UsageError(`flag needs an argument: -${name}`);
+        if (value === undefined) throw new FlagError({ kind: 'needs-argument', name });
         rest = rest.slice(1);
       }
-      const error = definition.assign(value);
-      if (error !== undefined) {
-        throw new UsageError(`invalid value ${quote(value)} for flag -${name}: ${error}`);
-      }
+      const reason = definition.assign(value);
+      if (reason !== undefined) throw new FlagError({ kind: 'invalid-value', name, value, isBool: false, reason });
     }
     this.positional = rest;
   }
 
-  #define<T>(
-    name: string,
-    initial: T,
-    isBool: boolean,
-    convert: (text: string) => { value: T } | { error: string },
-  ): Flag<T> {
+  #define<T>(name: string, initial: T, isBool: boolean, convert: Conversion<T>): Flag<T> {
+    // Go panics here too: two flags of one name are a mistake in the program, not on the command line.
+    if (this.#definitions.has(name)) throw new Error(`flag redefined: ${name}`);
     const flag: Flag<T> = { value: initial, set: false };
     this.#definitions.set(name, {
       isBool,
       assign: (text) => {
-        const converted = convert(text);
+        const converted = convert(text, flag.value, flag.set);
         if ('error' in converted) return converted.error;
         flag.value = converted.value;
         flag.set = true;
