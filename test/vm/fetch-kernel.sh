@@ -26,8 +26,17 @@ kroot="$cache/kernel"
 
 # The meta package only depends on the versioned image package; resolve it so
 # we always track whatever Debian currently ships (e.g. linux-image-6.1.0-NN-cloud-amd64).
-pkg="$(apt-cache depends "$meta_pkg" 2>/dev/null |
-	awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')"
+resolve_pkg() {
+	apt-cache depends "$meta_pkg" 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }'
+}
+pkg="$(resolve_pkg)"
+# A machine that had every package already may never have fetched the
+# package lists: fetch them once (as root) before giving up.
+if [ -z "$pkg" ] && [ "$(id -u)" = 0 ]; then
+	apt-get update -qq >&2 || true
+	pkg="$(resolve_pkg)"
+fi
 [ -n "$pkg" ] || die "could not resolve the kernel package of '$meta_pkg' (run 'apt-get update' first?)"
 
 # The version string used under /boot and /lib/modules is the package name minus its prefix.
