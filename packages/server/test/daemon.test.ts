@@ -106,9 +106,9 @@ describe('startDaemon', () => {
 
   test('an unknown plugin name fails the start with the known ones', async () => {
     const store = trackedStore();
-    const config = { ...configFor([]), listen: [parseEndpoint(`unix://${join(dir, 'x.sock')}`)], firewall: 'nft' };
+    const config = { ...configFor([]), listen: [parseEndpoint(`unix://${join(dir, 'x.sock')}`)], firewall: 'iptables' };
     await assert.rejects(startDaemon(config, silentLogger, { vlan: new FakeVlanBackend(), openStore: () => store }), {
-      message: 'unknown firewall backend "nft": known ones are none, or a module whose default export is a firewall plugin',
+      message: 'unknown firewall backend "iptables": known ones are none, nft, or a module whose default export is a firewall plugin',
     });
     assert.equal(store.closed, true);
   });

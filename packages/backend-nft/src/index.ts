@@ -1,0 +1,46 @@
+/**
+ * The firewall backend of router-service on nftables: one `inet
+ * router_service` table holding NAT, isolation between networks, the
+ * router's self-protection and published ports, replaced whole in one
+ * `nft -j -f -` transaction on every sync. Nothing outside that table is
+ * read or changed.
+ */
+import { silentLogger, type FirewallBackend, type Logger } from '@router-service/core';
+import { BACKEND_NAME, NftFirewallBackend } from './backend.js';
+import { execaNftRunner } from './nft-runner.js';
+
+export { NftFirewallBackend, BACKEND_NAME } from './backend.js';
+export { CHAINS, FAMILY, TABLE, collapsePrefixes, render, renderTeardown, type ChainSpec } from './render.js';
+export type { NftCommand, NftExpr, NftJson } from './nft-json.js';
+export { execaNftRunner, type NftResult, type NftRunner, type NftRunnerOptions } from './nft-runner.js';
+
+/** Options of `createNftFirewallBackend`. */
+export interface NftFirewallBackendOptions {
+  /** The nft binary. Default /usr/sbin/nft. */
+  nftPath?: string;
+  /** Run nft in this named network namespace (`ip netns exec NS nft`, with /usr/sbin/ip). */
+  netns?: string;
+  log?: Logger;
+}
+
+/** A FirewallBackend that drives nft. */
+export function createNftFirewallBackend(options: NftFirewallBackendOptions = {}): FirewallBackend {
+  const run = execaNftRunner({ nftPath: options.nftPath ?? '/usr/sbin/nft', netns: options.netns, ipPath: '/usr/sbin/ip' });
+  return new NftFirewallBackend(run, options.log ?? silentLogger);
+}
+
+/** What the daemon hands a plugin's factory; the subset this plugin uses. */
+export interface NftPluginContext {
+  log: Logger;
+}
+
+/** The plugin the daemon loads for `firewall: @router-service/backend-nft`. */
+const plugin = {
+  kind: 'firewall' as const,
+  name: BACKEND_NAME,
+  create(context: NftPluginContext): FirewallBackend {
+    return createNftFirewallBackend({ log: context.log });
+  },
+};
+
+export default plugin;
