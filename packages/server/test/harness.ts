@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client, ServiceError } from '@grpc/grpc-js';
-import { Router, createMemoryStore } from '@router-service/core';
+import { Router, createMemoryStore, silentLogger } from '@router-service/core';
 import { RouterServiceClient } from '@router-service/proto';
 import { createClient, parseEndpoint, serveEndpoint, type ClientConstructor, type ServedEndpoint } from '@router-service/transport';
 import { createGrpcServer } from '../src/daemon.js';
@@ -28,7 +28,7 @@ export async function startHarness(): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'router-service-test-'));
   const vlan = new FakeVlanBackend();
   const router = await Router.open({ store: createMemoryStore(), vlan, parent: 'eth0' });
-  const { server, health } = createGrpcServer(router, quietLog);
+  const { server, health } = createGrpcServer(router, silentLogger);
   const address = `unix://${join(dir, 'router.sock')}`;
   const served: ServedEndpoint = await serveEndpoint(server, parseEndpoint(address));
   const clients: Client[] = [];
@@ -56,7 +56,6 @@ export async function startHarness(): Promise<Harness> {
   };
 }
 
-const quietLog = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** A unary call as a promise: `rpc<R>((done) => client.method(request, done))`. */
 export function rpc<Res>(invoke: (done: (err: ServiceError | null, response: Res) => void) => unknown): Promise<Res> {

@@ -6,7 +6,7 @@
  *   unix:///run/router-service.sock
  *   tcp://127.0.0.1:50052 or tcp://[::1]:50052
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 
 /** VMADDR_CID_ANY: a listener bound to it accepts from the host and, through vsock loopback, from this VM. */
 export const ANY_CID = 0xffffffff;
@@ -142,20 +142,15 @@ export function hostPort(endpoint: TcpEndpoint): string {
   return `${host}:${endpoint.port}`;
 }
 
+// 127.0.0.0/8 and ::1; BlockList also matches IPv4-mapped IPv6 forms
+// (::ffff:127.0.0.1) against the IPv4 rule.
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
 /** Whether a tcp endpoint only accepts connections from this machine. */
 export function isLoopback(endpoint: TcpEndpoint): boolean {
-  const host = endpoint.host.toLowerCase();
-  const v4 = host.startsWith('::ffff:') && isIPv4(host.slice(7)) ? host.slice(7) : host;
-  if (isIPv4(v4)) return v4.startsWith('127.');
-  return isIPv6(host) && expandsToLoopback(host);
-}
-
-function expandsToLoopback(v6: string): boolean {
-  const [head = '', tail] = v6.split('::');
-  const groups = (s: string) => (s === '' ? [] : s.split(':'));
-  const all =
-    tail === undefined
-      ? groups(head)
-      : [...groups(head), ...Array<string>(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
-  return all.length === 8 && all.every((g, i) => parseInt(g, 16) === (i === 7 ? 1 : 0));
+  const host = endpoint.host;
+  if (isIPv4(host)) return LOOPBACK.check(host, 'ipv4');
+  return isIPv6(host) && LOOPBACK.check(host, 'ipv6');
 }

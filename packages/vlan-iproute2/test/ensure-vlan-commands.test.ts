@@ -2,10 +2,10 @@
 // create 802.1Q links, so the argv and batch text are what can be proven here.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RouterError } from '@router-service/core';
+import { RouterError, silentLogger } from '@router-service/core';
 import { Iproute2VlanBackend } from '../src/backend.js';
 import { netnsSysctlWriter } from '../src/sysctl.js';
-import { ScriptedIp, batch, fakeBackend, quiet, readLink } from './fake-ip.js';
+import { ScriptedIp, batch, fakeBackend, readLink } from './fake-ip.js';
 import type { FakeLink } from './fake-ip.js';
 
 const parent: FakeLink = { index: 2, name: 'eth0', mtu: 1500, up: true, kind: 'veth', addresses: ['10.0.2.15/24'] };
@@ -91,7 +91,7 @@ describe('ensureVlan commands', () => {
       run: ip.run,
       sysctl: netnsSysctlWriter(ip.run, 'ns1', '/usr/sbin/sysctl'),
       netns: 'ns1',
-      log: quiet,
+      log: silentLogger,
     });
     await backend.ensureVlan(want);
     ip.assertDone();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Logger } from '@router-service/core';
+import { silentLogger } from '@router-service/core';
 import { Iproute2VlanBackend } from '../src/backend.js';
 import type { IpResult, IpRunner } from '../src/ip-runner.js';
 import type { SysctlSetting } from '../src/sysctl.js';
@@ -34,14 +34,13 @@ export class ScriptedIp {
   }
 }
 
-export const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** A backend on `ip` whose settings writes are recorded in `ip.events`. */
 export function fakeBackend(ip: ScriptedIp): Iproute2VlanBackend {
   const sysctl = async (settings: readonly SysctlSetting[]) => {
     ip.events.push(...settings.map((s) => `sysctl ${s.path.join('/')}=${s.value}`));
   };
-  return new Iproute2VlanBackend({ run: ip.run, sysctl, netns: undefined, log: quiet });
+  return new Iproute2VlanBackend({ run: ip.run, sysctl, netns: undefined, log: silentLogger });
 }
 
 export interface FakeLink {
