@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(TOOLCHAIN_PATH):$(PATH)
 export TURBO_TELEMETRY_DISABLED := 1
 export DO_NOT_TRACK := 1
 
-.PHONY: test demo setup build build-arm64 proto unit-test vm-image vm-test artifacts measure clean
+.PHONY: test demo setup build build-arm64 proto unit-test vm-image vm-test artifacts measure bench clean
 
 # Everything: generated-code check, builds (amd64 + arm64), unit and
 # namespace tests, the helper-VM scenario; the last line counts all tiers.
@@ -50,6 +50,11 @@ artifacts: build
 measure: artifacts
 	node scripts/measure-artifacts.mjs
 
+# The firewall benchmarks of BENCHMARKS.md (root; minutes). Flags go in
+# BENCH_ARGS, e.g. make bench BENCH_ARGS="--backend iptables".
+bench: build
+	node bench/firewall/dist/src/main.js $(BENCH_ARGS)
+
 vm-image: build
 	test/vm/build-image.sh
 
@@ -58,4 +63,4 @@ vm-test: vm-image
 
 clean:
 	rm -rf .cache/vm .cache/artifacts
-	git clean -fdX packages test
+	git clean -fdX packages test bench

@@ -7,7 +7,9 @@ packages=(
 	# the helper VM: emulator, initramfs tools, busybox for its userland
 	qemu-system-x86 busybox-static cpio kmod gzip
 	# real network tools, in the namespace tests and inside the helper VM
-	iproute2 iputils-ping iputils-arping nftables
+	iproute2 iputils-ping iputils-arping nftables iptables
+	# the firewalls' tools, and socat, the probes' SCTP client and server
+	iptables conntrack socat
 	# pinned protoc for the generated-code check
 	protobuf-compiler
 	# the vsock addon: native build and the linux/arm64 cross-build

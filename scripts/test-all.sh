@@ -9,7 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 failed_steps="$(mktemp)"
 trap 'rm -f "$failed_steps"' EXIT
 vm_log=".cache/vm/run-test.log"
-rm -f "$vm_log" packages/*/test-results/node.tap test/*/test-results/node.tap
+rm -f "$vm_log" packages/*/test-results/node.tap test/*/test-results/node.tap bench/*/test-results/node.tap
 
 step() { # step NAME COMMAND...
 	local name="$1"

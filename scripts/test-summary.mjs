@@ -9,7 +9,7 @@ const [failedStepsFile, vmLog] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 
-for (const file of globSync('{packages,test}/*/test-results/node.tap').sort()) {
+for (const file of globSync('{packages,test,bench}/*/test-results/node.tap').sort()) {
   const tap = readFileSync(file, 'utf8');
   const pass = Number(/^# pass (\d+)$/m.exec(tap)?.[1] ?? 0);
   const fail = Number(/^# fail (\d+)$/m.exec(tap)?.[1] ?? 0);

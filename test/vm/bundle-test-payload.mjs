@@ -6,13 +6,14 @@
 //
 //   vm-driver.mjs              the scenario driver (test/vm), run by /init
 //   suites/<name>/*.test.mjs   node:test files, each bundled on its own
+//                              (compiled *.test.js, or *.test.ts sources)
 //   proto/router.proto         for the suites that build a client from it
 //   env                        KEY=VALUE lines the driver gives the suites
 //
 // Every directory holding bundles also gets the vsock addon, which the
 // vsock wrapper loads from next to the running module.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundleProgram, repoRoot } from '../../scripts/bundle-program.mjs';
 
@@ -40,12 +41,24 @@ const suites = [
     dir: 'test/integration/dist/test',
     missingHint: 'build it first: pnpm --filter @router-service/integration-tests run build',
   },
+  {
+    // The shared firewall behaviour suite against each backend, SCTP packets
+    // included. Bundled from source: its entry points import the backends'
+    // compiled test adapters by path, which holds only from the source.
+    name: 'firewall',
+    dir: 'test/vm/vm-test',
+    suffix: '.test.ts',
+    missingHint: 'restore test/vm/vm-test; its imports need the backends built: pnpm --filter "@router-service/vm-test..." run build',
+  },
 ];
 
 const suiteEnv = {
   ROUTER_PROTO: `${installDir}/proto/router.proto`,
   ROUTER_SERVICE_BIN: `${artifactsInstallDir}/bin/router-service`,
   ROUTERCTL_BIN: `${artifactsInstallDir}/bin/routerctl`,
+  // The firewall suite's clients each start node, which takes seconds under
+  // emulation when a check starts several at once.
+  ROUTER_SERVICE_PROBE_TIMEOUT_MS: '4000',
 };
 
 function fail(message) {
@@ -55,9 +68,10 @@ function fail(message) {
 
 function suiteFiles(suite) {
   const dir = join(repoRoot, suite.dir);
-  const files = existsSync(dir) ? readdirSync(dir).filter((file) => file.endsWith('.test.js')).sort() : [];
+  const suffix = suite.suffix ?? '.test.js';
+  const files = existsSync(dir) ? readdirSync(dir).filter((file) => file.endsWith(suffix)).sort() : [];
   if (files.length === 0) {
-    fail(`no *.test.js in ${suite.dir}: ${suite.missingHint}`);
+    fail(`no *${suffix} in ${suite.dir}: ${suite.missingHint}`);
   }
   return files.map((file) => join(dir, file));
 }
@@ -86,7 +100,7 @@ async function bundlePayload(artifacts, out) {
     for (const file of files) {
       await bundleProgram({
         entry: file,
-        outfile: join(suiteDir, `${basename(file, '.js')}.mjs`),
+        outfile: join(suiteDir, `${basename(file, extname(file))}.mjs`),
         missingHint: suite.missingHint,
       });
     }

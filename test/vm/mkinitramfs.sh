@@ -5,6 +5,10 @@
 #   - busybox-static (applets symlinked into /bin at boot),
 #   - the real iproute2 `ip`, nftables `nft` (and dnsmasq if installed) with
 #     their shared libraries, because busybox ip has no netns/vlan support,
+#   - the real iptables (Debian's xtables-nft-multi and xtables-legacy-multi
+#     under every iptables name, with their extensions), conntrack(8), socat
+#     (the probes' SCTP client and server), iputils ping and coreutils
+#     printenv,
 #   - the kernel modules the router needs (plus their dependencies) for the
 #     kernel from fetch-kernel.sh, with a load-order file,
 #   - the amd64 artifacts (scripts/build-artifacts.mjs) at /opt/router-service,
@@ -59,6 +63,16 @@ modules=(
 	nf_tables nf_conntrack nf_nat nft_chain_nat nft_ct nft_nat nft_masq
 	nft_redir nft_fib_ipv4 nft_reject_ipv4 nf_reject_ipv4 nft_limit
 	'nft_counter?' 'nft_fib_inet?' 'nft_reject_inet?'
+	# The iptables firewall, in both of Debian's variants: legacy (ip_tables
+	# and its tables) and nft-based, which runs the xt_ matches and targets
+	# it cannot express natively through nft_compat.
+	x_tables ip_tables iptable_filter iptable_nat iptable_raw iptable_mangle nft_compat
+	xt_tcpudp xt_conntrack xt_state xt_addrtype xt_comment xt_multiport xt_sctp
+	xt_mark xt_iprange xt_MASQUERADE xt_nat ipt_REJECT
+	# conntrack(8) talks to the connection table over ctnetlink; SCTP sockets
+	# for the probes. (SCTP connection tracking and NAT are part of
+	# nf_conntrack and nf_nat when CONFIG_NF_CT_PROTO_SCTP=y, checked below.)
+	nf_conntrack_netlink sctp
 )
 # shellcheck disable=SC2206 # word splitting of the env list is intended
 modules+=(${VM_EXTRA_MODULES:-})
@@ -72,6 +86,14 @@ need depmod "apt-get install kmod"
 need ldd "apt-get install libc-bin"
 [ -x /usr/sbin/ip ] || die "/usr/sbin/ip not found (apt-get install iproute2)"
 [ -x /usr/sbin/nft ] || die "/usr/sbin/nft not found (apt-get install nftables)"
+[ -x /usr/sbin/xtables-nft-multi ] && [ -x /usr/sbin/xtables-legacy-multi ] ||
+	die "/usr/sbin/xtables-{nft,legacy}-multi not found (apt-get install iptables)"
+xtables_dir=/usr/lib/x86_64-linux-gnu/xtables
+[ -f "$xtables_dir/libxt_sctp.so" ] || die "$xtables_dir/libxt_sctp.so not found (apt-get install iptables)"
+[ -x /usr/sbin/conntrack ] || die "/usr/sbin/conntrack not found (apt-get install conntrack)"
+[ -x /usr/bin/socat ] || die "/usr/bin/socat not found (apt-get install socat)"
+[ -x /usr/bin/ping ] || die "/usr/bin/ping not found (apt-get install iputils-ping)"
+[ -x /usr/bin/printenv ] || die "/usr/bin/printenv not found (apt-get install coreutils)"
 
 busybox="$(command -v busybox || true)"
 [ -n "$busybox" ] || die "busybox not found (apt-get install busybox-static)"
@@ -89,6 +111,15 @@ kmods="$kroot/lib/modules/$kver"
 # resolve names, so generate it once inside the cache copy.
 if [ ! -s "$kmods/modules.dep" ]; then
 	depmod -b "$kroot" "$kver" || die "depmod failed for $kver"
+fi
+
+# SCTP connections are tracked and NATed only when the kernel was built
+# with it; it has no module of its own.
+if [ -f "$kroot/boot/config-$kver" ]; then
+	grep -qx 'CONFIG_NF_CT_PROTO_SCTP=y' "$kroot/boot/config-$kver" ||
+		die "kernel $kver lacks CONFIG_NF_CT_PROTO_SCTP=y: SCTP cannot be tracked or NATed"
+else
+	die "$kroot/boot/config-$kver missing: cannot tell whether the kernel tracks SCTP"
 fi
 
 stage="$(mktemp -d "${TMPDIR:-/tmp}/rs-initramfs.XXXXXX")"
@@ -133,6 +164,31 @@ chmod 0755 "$stage/bin/busybox"
 
 install_bin /usr/sbin/ip /usr/sbin/ip
 install_bin /usr/sbin/nft /usr/sbin/nft
+
+# iptables: the two multi-call binaries pick the command from the name they
+# are run by. Plain iptables is the nft-based one, as on Debian. The
+# extensions (libxt_*.so, one per match and target) are loaded at run time
+# from the compiled-in directory, so ldd of the binaries does not show them.
+install_bin /usr/sbin/xtables-nft-multi /usr/sbin/xtables-nft-multi
+install_bin /usr/sbin/xtables-legacy-multi /usr/sbin/xtables-legacy-multi
+for cmd in iptables iptables-restore iptables-save; do
+	ln -s xtables-nft-multi "$stage/usr/sbin/$cmd"
+	ln -s xtables-nft-multi "$stage/usr/sbin/${cmd/iptables/iptables-nft}"
+	ln -s xtables-legacy-multi "$stage/usr/sbin/${cmd/iptables/iptables-legacy}"
+done
+mkdir -p "$stage$(dirname "$xtables_dir")"
+cp -RL "$xtables_dir" "$stage$xtables_dir"
+for ext in "$xtables_dir"/*.so; do
+	copy_libs "$ext"
+done
+install_bin /usr/sbin/conntrack /usr/sbin/conntrack
+install_bin /usr/bin/socat /usr/bin/socat
+# iputils ping, by the path the namespace tests call it; busybox's ping
+# stays at /bin/ping.
+install_bin /usr/bin/ping /usr/bin/ping
+# coreutils printenv: the shared firewall suite's socat servers answer with
+# it; busybox has no printenv applet.
+install_bin /usr/bin/printenv /usr/bin/printenv
 if [ -x /usr/sbin/dnsmasq ]; then
 	install_bin /usr/sbin/dnsmasq /usr/sbin/dnsmasq
 else
@@ -240,6 +296,11 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts 2>/dev/null
+# The links udev would make; nft -f - reads its input from /dev/stdin.
+ln -sfn /proc/self/fd /dev/fd
+ln -sfn /proc/self/fd/0 /dev/stdin
+ln -sfn /proc/self/fd/1 /dev/stdout
+ln -sfn /proc/self/fd/2 /dev/stderr
 mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 # `ip netns add` needs its run dir (/var/run -> /run).
@@ -300,6 +361,21 @@ if [ "$(id -u)" = 0 ]; then
 		die "ip does not run inside the image (missing libraries?): $out"
 	out="$(chroot "$stage" /usr/sbin/nft --version 2>&1)" ||
 		die "nft does not run inside the image (missing libraries?): $out"
+	# Asking for a match's help loads its extension, without touching the kernel.
+	for cmd in iptables-nft iptables-legacy; do
+		for ext in conntrack addrtype comment multiport sctp; do
+			out="$(chroot "$stage" "/usr/sbin/$cmd" -m "$ext" -h 2>&1)" ||
+				die "$cmd cannot load its $ext extension inside the image: $out"
+		done
+		out="$(chroot "$stage" "/usr/sbin/$cmd" -j MASQUERADE -h 2>&1)" ||
+			die "$cmd cannot load its MASQUERADE extension inside the image: $out"
+	done
+	out="$(chroot "$stage" /usr/sbin/conntrack --version 2>&1)" ||
+		die "conntrack does not run inside the image (missing libraries?): $out"
+	out="$(chroot "$stage" /usr/bin/socat -V 2>&1)" ||
+		die "socat does not run inside the image (missing libraries?): $out"
+	out="$(chroot "$stage" /usr/bin/ping -V 2>&1)" ||
+		die "ping does not run inside the image (missing libraries?): $out"
 	out="$(chroot "$stage" /opt/router-service/node -e \
 		'process.dlopen({ exports: {} }, "/opt/router-service/vsock.node")' 2>&1)" ||
 		die "node or its vsock addon does not run inside the image (missing libraries?): $out"

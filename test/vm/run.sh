@@ -26,9 +26,9 @@ note() { echo "run.sh: $*" >&2; }
 usage() { echo "usage: $0 [--mode MODE] [--timeout SECONDS]" >&2; exit 2; }
 
 mode="test"
-# Under TCG, Node starts slowly (2-3 s per daemon start) and the scenario
-# is followed by the bundled test suites.
-timeout=1200
+# Under TCG, Node starts slowly (2-3 s per daemon start) and the scenario,
+# with a round per firewall backend, is followed by the bundled test suites.
+timeout=2700
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--mode) [ $# -ge 2 ] || usage; mode="$2"; shift 2 ;;

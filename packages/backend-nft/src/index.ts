@@ -2,15 +2,26 @@
  * The firewall backend of router-service on nftables: one `inet
  * router_service` table holding NAT, isolation between networks, the
  * router's self-protection and published ports, replaced whole in one
- * `nft -j -f -` transaction on every sync. Nothing outside that table is
- * read or changed.
+ * `nft -j -f -` transaction on every sync and changed element by element on
+ * every update. Nothing outside that table is read or changed.
  */
 import { silentLogger, type FirewallBackend, type Logger } from '@router-service/core';
 import { BACKEND_NAME, NftFirewallBackend } from './backend.js';
 import { execaNftRunner } from './nft-runner.js';
 
-export { NftFirewallBackend, BACKEND_NAME } from './backend.js';
-export { CHAINS, FAMILY, TABLE, collapsePrefixes, render, renderTeardown, type ChainSpec } from './render.js';
+export { NftFirewallBackend, BACKEND_NAME, readTable } from './backend.js';
+export { CHAINS, type ChainSpec } from './chains.js';
+export { FAMILY, TABLE, planUpdate, render, renderTeardown, type UpdatePlan } from './render.js';
+export { collapsePrefixes } from './sets.js';
+export {
+  describeDifference,
+  formatSnapshot,
+  parseListing,
+  snapshotOf,
+  type ChainSnapshot,
+  type SetSnapshot,
+  type TableSnapshot,
+} from './snapshot.js';
 export type { NftCommand, NftExpr, NftJson } from './nft-json.js';
 export { execaNftRunner, type NftResult, type NftRunner, type NftRunnerOptions } from './nft-runner.js';
 

@@ -23,6 +23,7 @@ export const METAINFO: NftCommand = { metainfo: { json_schema_version: 1 } };
 export const meta = (key: string): NftExpr => ({ meta: { key } });
 export const payload = (protocol: string, field: string): NftExpr => ({ payload: { protocol, field } });
 export const ct = (key: string): NftExpr => ({ ct: { key } });
+export const fib = (result: string, ...flags: string[]): NftExpr => ({ fib: { result, flags } });
 export const concat = (...parts: NftExpr[]): NftExpr => ({ concat: parts });
 export const prefix = (addr: string, len: number): NftExpr => ({ prefix: { addr, len } });
 export const setRef = (name: string): string => `@${name}`;
@@ -34,4 +35,19 @@ export function match(left: NftExpr, right: NftExpr, op: '==' | '!=' | 'in' = '=
 
 export const accept: NftExpr = { accept: null };
 export const drop: NftExpr = { drop: null };
+/** Leaves the chain: the verdict is left to the chains and tables after it. */
+export const ret: NftExpr = { return: null };
 export const masquerade: NftExpr = { masquerade: null };
+
+/**
+ * JSON with object keys sorted: one text per value, whatever order nft or
+ * the renderer wrote the keys in, so that rules and elements compare as
+ * strings.
+ */
+export function canonicalJson(value: NftExpr): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const record = value as { readonly [key: string]: NftExpr };
+  const keys = Object.keys(record).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k] ?? null)}`).join(',')}}`;
+}

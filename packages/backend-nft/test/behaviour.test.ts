@@ -1,5 +1,5 @@
 // The shared firewall behaviour suite, with real packets, on this backend.
 import { firewallBackendSuite } from '@router-service/firewall-suite';
-import { createNftFirewallBackend } from '../src/index.js';
+import { nftSuiteAdapter } from './adapter.js';
 
-firewallBackendSuite('nft', (netns) => createNftFirewallBackend({ netns }));
+firewallBackendSuite('nft', nftSuiteAdapter);

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { IP, Netns } from '@router-service/test-support';
+import { goldenStates } from '@router-service/firewall-suite';
 import { execaNftRunner, render } from '../src/index.js';
-import { STATES } from './states.js';
 
 const NFT = '/usr/sbin/nft';
 
@@ -22,7 +22,7 @@ async function check(json: unknown): Promise<{ code: number; output: string }> {
   return { code: result.exitCode, output: result.stderr + result.stdout };
 }
 
-for (const [name, state] of Object.entries(STATES)) {
+for (const [name, state] of Object.entries(goldenStates)) {
   test(`nft -c accepts the ${name} rendering`, async () => {
     const result = await check(render(state));
     assert.equal(result.code, 0, result.output);
@@ -30,7 +30,7 @@ for (const [name, state] of Object.entries(STATES)) {
 }
 
 test('nft -c rejects a broken rendering (the check can fail)', async () => {
-  const batch = render(STATES.full!);
+  const batch = render(goldenStates.full!);
   const broken = { nftables: [...batch.nftables, { add: { rule: { family: 'inet', table: 'router_service', chain: 'no_such_chain', expr: [{ accept: null }] } } }] };
   const result = await check(broken);
   assert.notEqual(result.code, 0);

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { formatPrefix } from '@router-service/core';
+import { goldenStates } from '@router-service/firewall-suite';
 import { CHAINS, collapsePrefixes, render } from '../src/index.js';
-import { STATES } from './states.js';
 
 // Compiled tests run from dist/test; the golden files stay in the sources.
 const GOLDEN_DIR = new URL('../../test/golden/', import.meta.url);
@@ -19,7 +19,7 @@ function firstDifference(actual: string, expected: string): string {
   return `line ${n + 1}: got ${JSON.stringify(a[n] ?? '<end>')}, golden has ${JSON.stringify(e[n] ?? '<end>')}`;
 }
 
-for (const [name, state] of Object.entries(STATES)) {
+for (const [name, state] of Object.entries(goldenStates)) {
   test(`render ${name} matches test/golden/${name}.json`, () => {
     const actual = `${JSON.stringify(render(state), null, 2)}\n`;
     const file = new URL(`${name}.json`, GOLDEN_DIR);
@@ -30,16 +30,16 @@ for (const [name, state] of Object.entries(STATES)) {
 }
 
 test('render does not depend on the order of networks and mappings', () => {
-  const state = STATES.full!;
+  const state = goldenStates.full!;
   const reversed = { ...state, networks: [...state.networks].reverse(), portMappings: [...state.portMappings].reverse() };
   assert.deepEqual(render(reversed), render(state));
 });
 
 test('render starts by replacing the table and declares every chain', () => {
-  const commands = render(STATES.empty!).nftables.slice(1, 4);
+  const commands = render(goldenStates.empty!).nftables.slice(1, 4);
   const table = { table: { family: 'inet', name: 'router_service' } };
   assert.deepEqual(commands, [{ add: table }, { delete: table }, { add: table }]);
-  const chains = render(STATES.empty!).nftables.flatMap((c) => ('add' in c && c.add.chain !== undefined ? [c.add.chain] : []));
+  const chains = render(goldenStates.empty!).nftables.flatMap((c) => ('add' in c && c.add.chain !== undefined ? [c.add.chain] : []));
   assert.deepEqual(
     chains.map((c) => (c as { name: string }).name),
     CHAINS.map((c) => c.name),

@@ -10,20 +10,43 @@ import { formatPorts } from './port.js';
 import { formatTable } from './table.js';
 import { dash, formatVlans } from './vlan.js';
 
+/**
+ * Whether the service reports its backends and the kernel: one that
+ * predates those fields leaves them empty, and its kernel_in_sync false
+ * means nothing.
+ */
+function reportsKernel(health: HealthResponse): boolean {
+  return health.firewallBackend !== '';
+}
+
+/** "in sync", or "DRIFT" and what differs. */
+function formatKernel(health: HealthResponse): string {
+  return health.kernelInSync ? 'in sync' : `DRIFT ${health.kernelDrift}`;
+}
+
 export function formatHealth(health: HealthResponse): string {
-  return formatTable([
+  const rows: Array<[string, string]> = [
     ['healthy', String(health.healthy)],
     ['status', health.status],
     ['networks', String(health.activeVlans)],
     ['uptime', formatSeconds(health.uptimeSeconds)],
-  ]);
+  ];
+  if (reportsKernel(health)) {
+    rows.push(['firewall', health.firewallBackend], ['dns', health.dnsBackend], ['kernel', formatKernel(health)]);
+  }
+  return formatTable(rows);
 }
 
-/** The status overview: a summary line, the networks, their extra NAT and DNS, the port mappings. */
+/** The status overview: a summary line, the backends and the kernel, the networks, their extra NAT and DNS, the port mappings. */
 export function formatStatus(health: HealthResponse, state: GetStateResponse): string {
   let text =
     `health: ${health.status}, ${health.activeVlans} networks, ${state.portMappings.length} port mappings, ` +
-    `up ${formatSeconds(health.uptimeSeconds)}\n\n`;
+    `up ${formatSeconds(health.uptimeSeconds)}\n`;
+  if (reportsKernel(health)) {
+    text += `backends: firewall ${health.firewallBackend}, dns ${health.dnsBackend}\n`;
+    text += `kernel: ${formatKernel(health)}\n`;
+  }
+  text += '\n';
   text += formatVlans(state.networks.flatMap((network) => (network.vlan === undefined ? [] : [network.vlan])));
   for (const network of state.networks) {
     const vlanId = network.vlan?.vlanId ?? 0;

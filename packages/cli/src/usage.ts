@@ -11,8 +11,11 @@ Commands:
   nat remove ID [--source CIDR]       stop masquerading it (without --source: all NAT of the network)
   dns set ID [--domain D] [--replace] [NAME=IP ...]   add or update names the gateway answers
   dns remove ID NAME...               remove names
-  port add --vlan ID --container-ip IP --container-port N --host-port N [--protocol tcp|udp] [--host-ip IP]
-  port remove --host-port N [--protocol tcp|udp] [--host-ip IP]
+  port add --vlan ID --container-ip IP --container-port N --host-port N[-M] [--protocol tcp|udp|sctp] [--host-ip IP] [--source CIDR ...]
+                                      publish host port N, or ports N..M one-to-one from --container-port on;
+                                      each --source CIDR or IP limits who may connect (default: anyone)
+  port remove --host-port N[-M] [--protocol tcp|udp|sctp] [--host-ip IP]
+                                      unpublish; a range is named by its first port, or as a whole
   port list [ID]                      port mappings, of one network or all
 
 Global flags:

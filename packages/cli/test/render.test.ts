@@ -33,7 +33,19 @@ const backend: VLANInterface = {
   internal: true,
 };
 
-const health: HealthResponse = { healthy: true, status: 'ok', activeVlans: 2, uptimeSeconds: 3725 };
+const health: HealthResponse = {
+  healthy: true,
+  status: 'ok',
+  activeVlans: 2,
+  uptimeSeconds: 3725,
+  firewallBackend: 'nft',
+  dnsBackend: 'none',
+  kernelInSync: true,
+  kernelDrift: '',
+};
+
+/** The health a service answers that predates the backend and kernel fields. */
+const olderHealth: HealthResponse = { ...health, firewallBackend: '', dnsBackend: '', kernelInSync: false, kernelDrift: '' };
 
 const state: GetStateResponse = {
   networks: [
@@ -41,8 +53,8 @@ const state: GetStateResponse = {
     { vlan: backend, natSources: [], dns: undefined },
   ],
   portMappings: [
-    { protocol: 'tcp', hostIp: '', hostPort: 8080, containerIp: '172.18.0.2', containerPort: 80, vlanId: 100 },
-    { protocol: 'udp', hostIp: '192.168.64.2', hostPort: 53, containerIp: '172.18.0.10', containerPort: 5353, vlanId: 100 },
+    { protocol: 'tcp', hostIp: '', hostPort: 8080, containerIp: '172.18.0.2', containerPort: 80, vlanId: 100, hostPortEnd: 8080, allowedSources: [] },
+    { protocol: 'udp', hostIp: '192.168.64.2', hostPort: 53, containerIp: '172.18.0.10', containerPort: 5353, vlanId: 100, hostPortEnd: 53, allowedSources: [] },
   ],
 };
 
@@ -82,16 +94,45 @@ describe('tables', () => {
     assert.equal(
       formatPorts(state.portMappings),
       [
-        'PROTO  HOST             CONTAINER         VLAN',
-        'tcp    *:8080           172.18.0.2:80     100',
-        'udp    192.168.64.2:53  172.18.0.10:5353  100',
+        'PROTO  HOST             CONTAINER         VLAN  SOURCES',
+        'tcp    *:8080           172.18.0.2:80     100   any',
+        'udp    192.168.64.2:53  172.18.0.10:5353  100   any',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('port ranges and sources; a service that predates ranges sends no last port', () => {
+    assert.equal(
+      formatPorts([
+        { protocol: 'sctp', hostIp: '', hostPort: 8000, containerIp: '172.18.0.2', containerPort: 9000, vlanId: 100, hostPortEnd: 8010, allowedSources: ['10.0.0.0/8', '192.0.2.7/32'] },
+        { protocol: 'tcp', hostIp: '', hostPort: 8080, containerIp: '172.18.0.3', containerPort: 80, vlanId: 100, hostPortEnd: 0, allowedSources: [] },
+      ]),
+      [
+        'PROTO  HOST         CONTAINER             VLAN  SOURCES',
+        'sctp   *:8000-8010  172.18.0.2:9000-9010  100   10.0.0.0/8,192.0.2.7/32',
+        'tcp    *:8080       172.18.0.3:80         100   any',
         '',
       ].join('\n'),
     );
   });
 
   test('health', () => {
-    assert.equal(formatHealth(health), 'healthy   true\nstatus    ok\nnetworks  2\nuptime    1h2m5s\n');
+    assert.equal(
+      formatHealth(health),
+      'healthy   true\nstatus    ok\nnetworks  2\nuptime    1h2m5s\nfirewall  nft\ndns       none\nkernel    in sync\n',
+    );
+  });
+
+  test('health of a drifted kernel', () => {
+    assert.match(
+      formatHealth({ ...health, kernelInSync: false, kernelDrift: 'set published_any_addr: 3 elements differ' }),
+      /\nkernel {4}DRIFT set published_any_addr: 3 elements differ\n$/,
+    );
+  });
+
+  test('health from a service that predates the backend fields', () => {
+    assert.equal(formatHealth(olderHealth), 'healthy   true\nstatus    ok\nnetworks  2\nuptime    1h2m5s\n');
   });
 
   test('status', () => {
@@ -99,6 +140,8 @@ describe('tables', () => {
       formatStatus(health, state),
       [
         'health: ok, 2 networks, 2 port mappings, up 1h2m5s',
+        'backends: firewall nft, dns none',
+        'kernel: in sync',
         '',
         'VLAN  NAME  INTERFACE  SUBNET         GATEWAY     MTU   STATE  NAT       MAC',
         '100   web   eth0.100   172.18.0.0/16  172.18.0.1  1500  up     on        02:42:ac:12:00:01',
@@ -110,9 +153,9 @@ describe('tables', () => {
         '  db   172.18.0.10',
         '  web  172.18.0.2',
         '',
-        'PROTO  HOST             CONTAINER         VLAN',
-        'tcp    *:8080           172.18.0.2:80     100',
-        'udp    192.168.64.2:53  172.18.0.10:5353  100',
+        'PROTO  HOST             CONTAINER         VLAN  SOURCES',
+        'tcp    *:8080           172.18.0.2:80     100   any',
+        'udp    192.168.64.2:53  172.18.0.10:5353  100   any',
         '',
       ].join('\n'),
     );
@@ -120,8 +163,16 @@ describe('tables', () => {
 
   test('status of an empty service', () => {
     assert.equal(
-      formatStatus({ healthy: true, status: 'ok', activeVlans: 0, uptimeSeconds: 0 }, { networks: [], portMappings: [] }),
+      formatStatus({ ...olderHealth, activeVlans: 0, uptimeSeconds: 0 }, { networks: [], portMappings: [] }),
       'health: ok, 0 networks, 0 port mappings, up 0s\n\nVLAN  NAME  INTERFACE  SUBNET  GATEWAY  MTU  STATE  NAT  MAC\n',
+    );
+  });
+
+  test('status of a drifted kernel', () => {
+    const drifted = { ...health, activeVlans: 0, uptimeSeconds: 0, kernelInSync: false, kernelDrift: 'table inet router_service missing' };
+    assert.equal(
+      formatStatus(drifted, { networks: [], portMappings: [] }).split('\n').slice(0, 3).join('\n'),
+      'health: ok, 0 networks, 0 port mappings, up 0s\nbackends: firewall nft, dns none\nkernel: DRIFT table inet router_service missing',
     );
   });
 });
@@ -130,7 +181,8 @@ describe('JSON', () => {
   test('every field, lowerCamelCase, 64-bit integers as strings', () => {
     assert.equal(
       renderJson(health),
-      '{\n  "healthy": true,\n  "status": "ok",\n  "activeVlans": 2,\n  "uptimeSeconds": "3725"\n}\n',
+      '{\n  "healthy": true,\n  "status": "ok",\n  "activeVlans": 2,\n  "uptimeSeconds": "3725",\n' +
+        '  "firewallBackend": "nft",\n  "dnsBackend": "none",\n  "kernelInSync": true,\n  "kernelDrift": ""\n}\n',
     );
   });
 

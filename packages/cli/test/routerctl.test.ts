@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import type { GetStateResponse, VLANInterface } from '@router-service/proto';
+import type { GetStateResponse, HealthResponse, VLANInterface } from '@router-service/proto';
 import { FakeRouter } from './fake-router.js';
 import { USAGE } from '../src/usage.js';
 
@@ -41,8 +41,19 @@ const vlan: VLANInterface = {
 const state: GetStateResponse = {
   networks: [{ vlan, natSources: [], dns: { enabled: true, domain: 'corp', hosts: { web: '172.18.0.2' } } }],
   portMappings: [
-    { protocol: 'tcp', hostIp: '', hostPort: 8080, containerIp: '172.18.0.2', containerPort: 80, vlanId: 100 },
+    { protocol: 'tcp', hostIp: '', hostPort: 8080, containerIp: '172.18.0.2', containerPort: 80, vlanId: 100, hostPortEnd: 8080, allowedSources: [] },
   ],
+};
+
+const health: HealthResponse = {
+  healthy: true,
+  status: 'ok',
+  activeVlans: 1,
+  uptimeSeconds: 65,
+  firewallBackend: 'nft',
+  dnsBackend: 'none',
+  kernelInSync: true,
+  kernelDrift: '',
 };
 
 describe('routerctl against a service', () => {
@@ -57,7 +68,7 @@ describe('routerctl against a service', () => {
   });
   beforeEach(() => {
     fake.received.length = 0;
-    fake.answer('getHealth', { healthy: true, status: 'ok', activeVlans: 1, uptimeSeconds: 65 });
+    fake.answer('getHealth', health);
     fake.answer('getState', state);
     fake.answer('listVlaNs', { vlans: [vlan], error: '' });
   });
@@ -66,13 +77,13 @@ describe('routerctl against a service', () => {
     const result = await at('health');
     assert.deepEqual(result, {
       code: 0,
-      stdout: 'healthy   true\nstatus    ok\nnetworks  1\nuptime    1m5s\n',
+      stdout: 'healthy   true\nstatus    ok\nnetworks  1\nuptime    1m5s\nfirewall  nft\ndns       none\nkernel    in sync\n',
       stderr: '',
     });
   });
 
   test('an unhealthy service exits 1 after printing its health', async () => {
-    fake.answer('getHealth', { healthy: false, status: 'reconcile failed: boom', activeVlans: 0, uptimeSeconds: 1 });
+    fake.answer('getHealth', { ...health, healthy: false, status: 'reconcile failed: boom', activeVlans: 0, uptimeSeconds: 1 });
     const result = await at('health');
     assert.equal(result.code, 1);
     assert.match(result.stdout, /^healthy {3}false\nstatus {4}reconcile failed: boom\n/);
@@ -94,6 +105,8 @@ describe('routerctl against a service', () => {
       result.stdout,
       [
         'health: ok, 1 networks, 1 port mappings, up 1m5s',
+        'backends: firewall nft, dns none',
+        'kernel: in sync',
         '',
         'VLAN  NAME  INTERFACE  SUBNET         GATEWAY     MTU   STATE  NAT  MAC',
         '100   web   eth0.100   172.18.0.0/16  172.18.0.1  1500  up     on   02:00:00:00:00:64',
@@ -101,8 +114,8 @@ describe('routerctl against a service', () => {
         'VLAN 100 DNS (domain corp):',
         '  web  172.18.0.2',
         '',
-        'PROTO  HOST    CONTAINER      VLAN',
-        'tcp    *:8080  172.18.0.2:80  100',
+        'PROTO  HOST    CONTAINER      VLAN  SOURCES',
+        'tcp    *:8080  172.18.0.2:80  100   any',
         '',
       ].join('\n'),
     );
@@ -111,8 +124,17 @@ describe('routerctl against a service', () => {
   test('status --json prints the health and the state', async () => {
     const result = await at('--json', 'status');
     assert.equal(result.code, 0, result.stderr);
-    const [health, rest] = result.stdout.split(/(?<=^\}\n)/m);
-    assert.deepEqual(JSON.parse(health ?? ''), { healthy: true, status: 'ok', activeVlans: 1, uptimeSeconds: '65' });
+    const [healthJson, rest] = result.stdout.split(/(?<=^\}\n)/m);
+    assert.deepEqual(JSON.parse(healthJson ?? ''), {
+      healthy: true,
+      status: 'ok',
+      activeVlans: 1,
+      uptimeSeconds: '65',
+      firewallBackend: 'nft',
+      dnsBackend: 'none',
+      kernelInSync: true,
+      kernelDrift: '',
+    });
     assert.deepEqual(JSON.parse(rest ?? ''), state);
   });
 
@@ -169,8 +191,13 @@ describe('routerctl against a service', () => {
         ['port', 'add', '--vlan', '100', '--container-ip', '172.18.0.2', '--container-port', '80', '--host-port', '8080'],
         'published *:8080/tcp -> 172.18.0.2:80\n',
       ],
+      [
+        ['port', 'add', '--container-ip', '172.18.0.2', '--container-port', '80', '--host-port', '8000-8010', '--protocol', 'sctp', '--source', '10.0.0.0/8', '--source', '192.0.2.7'],
+        'published *:8000-8010/sctp -> 172.18.0.2:80-90 from 10.0.0.0/8, 192.0.2.7\n',
+      ],
       [['port', 'remove', '--host-port', '53', '--protocol', 'udp', '--host-ip', '10.0.0.1'], 'unpublished 10.0.0.1:53/udp\n'],
-      [['port', 'list', '100'], 'PROTO  HOST    CONTAINER      VLAN\ntcp    *:8080  172.18.0.2:80  100\n'],
+      [['port', 'remove', '--host-port', '8000-8010', '--protocol', 'sctp'], 'unpublished *:8000-8010/sctp\n'],
+      [['port', 'list', '100'], 'PROTO  HOST    CONTAINER      VLAN  SOURCES\ntcp    *:8080  172.18.0.2:80  100   any\n'],
     ];
     for (const [args, stdout] of cases) {
       assert.deepEqual(await at(...args), { code: 0, stdout, stderr: '' }, args.join(' '));
@@ -178,7 +205,7 @@ describe('routerctl against a service', () => {
     assert.deepEqual(
       fake.received.map((call) => call.rpc),
       ['deleteVlan', 'configureNat', 'configureNat', 'removeNat', 'removeNat', 'configureDns', 'removeDnsHosts',
-        'addPortMapping', 'removePortMapping', 'getState'],
+        'addPortMapping', 'addPortMapping', 'removePortMapping', 'removePortMapping', 'getState'],
     );
     assert.deepEqual(fake.received[5]?.request, {
       vlanId: 100,

@@ -67,7 +67,10 @@ export interface VlanBackend {
   owned(): Promise<LinkStatus[]>;
   /**
    * Hardens an interface so that it answers ARP only for its own addresses
-   * and drops sources that would not route back through it.
+   * and drops sources that would not route back through it. A network link
+   * also gets route_localnet, so that the router's own connections to a
+   * port published on 127.0.0.1 can be DNATed onto it; the firewall drops
+   * loopback destinations arriving from networks.
    */
   isolate(name: string): Promise<void>;
   /** Turns on IPv4 forwarding. */
@@ -84,10 +87,48 @@ export interface FirewallState {
 /** NAT, isolation, router self-protection and port publishing. */
 export interface FirewallBackend {
   readonly name: string;
-  /** Converges everything the backend owns to `state`, atomically. */
+  /**
+   * Converges everything the backend owns to `state` in one transaction,
+   * whatever the kernel holds now: objects of ours that `state` does not ask
+   * for are removed, missing ones created, nothing of anyone else touched.
+   */
   sync(state: FirewallState): Promise<void>;
-  /** Removes everything the backend owns. */
+  /**
+   * Changes the kernel from `previous` (what the last successful sync or
+   * update applied) to `next` in one transaction that touches only what
+   * differs (set and map elements where it can), so that its cost does not
+   * grow with the size of the state. The caller falls back to `sync` when
+   * this fails or when it is unsure what the kernel holds.
+   */
+  update(previous: FirewallState, next: FirewallState): Promise<void>;
+  /**
+   * Compares what the kernel holds of ours with the rendering of `state`,
+   * changing nothing: "" when they are equal, else a short account of the
+   * difference for a person ("table inet router_service missing", "set
+   * published_any_addr: 3 elements differ").
+   */
+  drift(state: FirewallState): Promise<string>;
+  /** Removes everything the backend owns; absent is success. */
   teardown(): Promise<void>;
+}
+
+/** What tracked connections to forget after mappings or networks went away. */
+export interface ConnectionRemovals {
+  /** Published ports that no longer exist (or now point elsewhere). */
+  portMappings: readonly PortMapping[];
+  /** Subnets of deleted networks, canonical CIDR. */
+  subnets: readonly string[];
+}
+
+/**
+ * The kernel's connection tracking: ends established flows to what was
+ * removed, so that a flow to an unpublished port or a deleted network stops
+ * at once instead of living on through its conntrack entry.
+ */
+export interface ConnectionTracker {
+  readonly name: string;
+  /** Deletes the conntrack entries of the removed mappings and subnets; none is success. */
+  forget(removals: ConnectionRemovals): Promise<void>;
 }
 
 /** The names one network's gateway answers. */

@@ -4,12 +4,13 @@
  */
 import type { Network, PortMapping } from './model.js';
 import { comparePortMappings } from './ports.js';
-import { portKeyText, type Store, type StoreTransaction } from './store.js';
+import { portKeyText, type BackendKind, type Store, type StoreTransaction } from './store.js';
 
 export function createMemoryStore(): Store {
   const networks = new Map<number, Network>();
   const portMappings = new Map<string, PortMapping>();
   let parent = '';
+  const activeBackends = new Map<BackendKind, string>();
   let closed = false;
   const checkOpen = (): void => {
     if (closed) throw new Error('memory store is closed');
@@ -29,6 +30,14 @@ export function createMemoryStore(): Store {
     setParent(name) {
       checkOpen();
       parent = name;
+    },
+    activeBackend(kind) {
+      checkOpen();
+      return activeBackends.get(kind) ?? '';
+    },
+    setActiveBackend(kind, name) {
+      checkOpen();
+      activeBackends.set(kind, name);
     },
     update(change) {
       checkOpen();

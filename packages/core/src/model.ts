@@ -46,20 +46,33 @@ export interface Network extends NetworkSpec {
   dns: DnsConfig | null;
 }
 
-export type Protocol = 'tcp' | 'udp';
+export type Protocol = 'tcp' | 'udp' | 'sctp';
 
-/** Identifies a published host port. An empty hostIp means every address. */
+/**
+ * Identifies a published host port, or the first port of a published range.
+ * An empty hostIp means every address.
+ */
 export interface PortKey {
   protocol: Protocol;
   hostIp: string;
   hostPort: number;
 }
 
-/** A host port published to a container address on a network. */
+/**
+ * Host ports published to a container address on a network: hostPort ..
+ * hostPortEnd map one-to-one onto containerPort .. containerPort +
+ * (hostPortEnd - hostPort). A single port has hostPortEnd equal to hostPort.
+ */
 export interface PortMapping extends PortKey {
+  hostPortEnd: number;
   containerIp: string;
   containerPort: number;
   vlan: number;
+  /**
+   * Canonical IPv4 CIDRs allowed to reach the mapping, sorted, none inside
+   * another; empty lets every source in.
+   */
+  sources: string[];
 }
 
 /** The whole desired state. */

@@ -1,61 +1,109 @@
 /**
- * Port mappings indexed by protocol and host port, so that a conflict check
- * looks only at the mappings of one port even among 100,000.
+ * Port mappings indexed by key (protocol, first host port, host address)
+ * and by every host port they cover. Finding the mappings a new one would
+ * overlap looks only at the ports it asks for, whatever else is published:
+ * a 10,000-port range fills 10,000 slots once, and a later single-port add
+ * still looks at one slot.
  */
-import type { PortKey, PortMapping } from './model.js';
+import type { PortKey, PortMapping, Protocol } from './model.js';
 import { comparePortMappings } from './ports.js';
+import { portKeyText } from './store.js';
 
-function slotOf(k: Pick<PortKey, 'protocol' | 'hostPort'>): string {
-  return `${k.protocol}/${k.hostPort}`;
-}
+/** The mappings covering one host port of one protocol, by host address ("" for every address). */
+type Slot = Map<string, PortMapping>;
 
+/** The host ports a lookup is about: one mapping's, or a request's. */
+export type PortSpan = Pick<PortMapping, 'protocol' | 'hostIp' | 'hostPort' | 'hostPortEnd'>;
+
+/** The published port mappings of the desired state, for lookups by key, by port and by overlap. */
 export class PortTable {
-  /** slot -> host address ("" for every address) -> mapping */
-  readonly #slots = new Map<string, Map<string, PortMapping>>();
-  #size = 0;
+  readonly #byKey = new Map<string, PortMapping>();
+  /** protocol -> host port -> slot. Mappings never overlap on one host address, so a slot holds one per address. */
+  readonly #slots = new Map<Protocol, Map<number, Slot>>();
+  /** Every mapping in the state's order, until the next change. */
+  #sorted: PortMapping[] | undefined;
 
   constructor(mappings: Iterable<PortMapping> = []) {
     for (const m of mappings) this.put(m);
   }
 
   get size(): number {
-    return this.#size;
+    return this.#byKey.size;
   }
 
+  /** The mapping that starts at k.hostPort on exactly k.hostIp. */
   get(k: PortKey): PortMapping | undefined {
-    return this.#slots.get(slotOf(k))?.get(k.hostIp);
+    return this.#byKey.get(portKeyText(k));
   }
 
-  /** Adds or replaces the mapping with m's key. */
+  /** The mapping on exactly k.hostIp whose host ports include k.hostPort. */
+  covering(k: PortKey): PortMapping | undefined {
+    return this.#slots.get(k.protocol)?.get(k.hostPort)?.get(k.hostIp);
+  }
+
+  /**
+   * Adds m, replacing the mapping with its key. m must not overlap any
+   * other mapping on its host address: check with `overlapping` first.
+   */
   put(m: PortMapping): void {
-    let slot = this.#slots.get(slotOf(m));
-    if (slot === undefined) {
-      slot = new Map();
-      this.#slots.set(slotOf(m), slot);
+    this.delete(m);
+    this.#byKey.set(portKeyText(m), m);
+    let ports = this.#slots.get(m.protocol);
+    if (ports === undefined) {
+      ports = new Map();
+      this.#slots.set(m.protocol, ports);
     }
-    if (!slot.has(m.hostIp)) this.#size++;
-    slot.set(m.hostIp, m);
+    for (let port = m.hostPort; port <= m.hostPortEnd; port++) {
+      let slot = ports.get(port);
+      if (slot === undefined) {
+        slot = new Map();
+        ports.set(port, slot);
+      }
+      slot.set(m.hostIp, m);
+    }
+    this.#sorted = undefined;
   }
 
   /** Removes the mapping with key k, if present. */
   delete(k: PortKey): void {
-    const slot = this.#slots.get(slotOf(k));
-    if (slot?.delete(k.hostIp) !== true) return;
-    this.#size--;
-    if (slot.size === 0) this.#slots.delete(slotOf(k));
-  }
-
-  /** The mappings with the given protocol and host port, whatever their host address. */
-  inSlot(k: Pick<PortKey, 'protocol' | 'hostPort'>): PortMapping[] {
-    return [...(this.#slots.get(slotOf(k))?.values() ?? [])];
-  }
-
-  /** The mappings for which keep is true, ordered by protocol, host port and host address. */
-  select(keep: (m: PortMapping) => boolean = () => true): PortMapping[] {
-    const out: PortMapping[] = [];
-    for (const slot of this.#slots.values()) {
-      for (const m of slot.values()) if (keep(m)) out.push(m);
+    const key = portKeyText(k);
+    const m = this.#byKey.get(key);
+    if (m === undefined) return;
+    this.#byKey.delete(key);
+    const ports = this.#slots.get(m.protocol);
+    for (let port = m.hostPort; port <= m.hostPortEnd; port++) {
+      const slot = ports?.get(port);
+      if (slot?.get(m.hostIp) !== m) continue;
+      slot.delete(m.hostIp);
+      if (slot.size === 0) ports?.delete(port);
     }
-    return out.sort(comparePortMappings);
+    this.#sorted = undefined;
+  }
+
+  /**
+   * The mappings that overlap `span` (see portMappingsOverlap), each once,
+   * in the order of the ports they share with it. Looks only at the slots
+   * of span's ports.
+   */
+  *overlapping(span: PortSpan): Generator<PortMapping> {
+    const ports = this.#slots.get(span.protocol);
+    if (ports === undefined) return;
+    const seen = new Set<PortMapping>();
+    for (let port = span.hostPort; port <= span.hostPortEnd; port++) {
+      const slot = ports.get(port);
+      if (slot === undefined) continue;
+      const found = span.hostIp === '' ? slot.values() : [slot.get(span.hostIp), slot.get('')];
+      for (const m of found) {
+        if (m === undefined || seen.has(m)) continue;
+        seen.add(m);
+        yield m;
+      }
+    }
+  }
+
+  /** The mappings for which keep is true, ordered by protocol, first host port and host address. */
+  select(keep: (m: PortMapping) => boolean = () => true): PortMapping[] {
+    this.#sorted ??= [...this.#byKey.values()].sort(comparePortMappings);
+    return this.#sorted.filter(keep);
   }
 }

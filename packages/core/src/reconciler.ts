@@ -3,8 +3,17 @@
  * caller of backends; every operation can be repeated with the same result.
  * Any failure is recorded in its health and reported to failure listeners,
  * so that a full resync follows.
+ *
+ * It remembers the firewall state it last applied, so that a change is
+ * applied as the difference from it (`update`) and the flows of what went
+ * away are forgotten; a full resync, and any change after a failure, apply
+ * the whole state (`sync`) instead. A new reconciler has applied nothing
+ * yet, so the flows of what was removed while the service was down are
+ * left to time out.
  */
 import type {
+  ConnectionRemovals,
+  ConnectionTracker,
   DnsBackend,
   DnsNetworkState,
   FirewallBackend,
@@ -17,11 +26,14 @@ import { RouterError, errorKind, errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import type { DesiredState, Network } from './model.js';
 import { gatewayPrefix, interfaceName } from './network.js';
+import { NO_REMOVALS, connectionRemovals, isEmptyRemovals, pendingRemovals } from './removals.js';
 
 export interface ReconcilerOptions {
   vlan: VlanBackend;
   firewall?: FirewallBackend | undefined;
   dns?: DnsBackend | undefined;
+  /** Ends the tracked flows of removed mappings and networks; without one they live until they time out. */
+  connectionTracker?: ConnectionTracker | undefined;
   /** The parent interface the VLAN links live on. */
   parent: string;
   log: Logger;
@@ -47,16 +59,28 @@ export class Reconciler {
   readonly #vlan: VlanBackend;
   readonly #firewall: FirewallBackend | undefined;
   readonly #dns: DnsBackend | undefined;
+  readonly #connectionTracker: ConnectionTracker | undefined;
   readonly #parent: string;
   readonly #log: Logger;
   readonly #now: () => Date;
   readonly #failureListeners = new Set<(err: Error) => void>();
   #health: ReconcileHealth = { ok: false, error: 'not reconciled yet', at: null };
+  /**
+   * The firewall state of the last successful sync or update. Kept across
+   * failures, since a refused transaction leaves the kernel as it was: what
+   * the next success removes is counted from here.
+   */
+  #appliedFirewall: FirewallState | undefined;
+  /** Whether the kernel is trusted to hold #appliedFirewall, so that a change may be applied as a difference. */
+  #firewallKnown = false;
+  /** Removals whose forget failed, retried with the next firewall change. */
+  #owedRemovals: ConnectionRemovals = NO_REMOVALS;
 
   constructor(options: ReconcilerOptions) {
     this.#vlan = options.vlan;
     this.#firewall = options.firewall;
     this.#dns = options.dns;
+    this.#connectionTracker = options.connectionTracker;
     this.#parent = options.parent;
     this.#log = options.log;
     this.#now = options.now ?? (() => new Date());
@@ -123,17 +147,36 @@ export class Reconciler {
     return this.#firewall !== undefined || this.#dns !== undefined;
   }
 
-  /** Converges the firewall and DNS backends, those configured, to the whole state. */
-  async applyAttachments(state: DesiredState): Promise<void> {
-    const errors = await this.#syncAttachments(state);
-    if (errors.length > 0) throw this.#fail(joinErrors(errors));
+  /** The firewall backend's name; "none" without one. */
+  get firewallName(): string {
+    return this.#firewall?.name ?? 'none';
   }
 
-  async #syncAttachments(state: DesiredState): Promise<Error[]> {
+  /** The DNS backend's name; "none" without one. */
+  get dnsName(): string {
+    return this.#dns?.name ?? 'none';
+  }
+
+  /**
+   * Converges the firewall and DNS backends, those configured, to `state`
+   * after a change: the firewall by the difference from what it last
+   * applied while that is trusted and health is ok, else whole. A failure
+   * to forget removed flows marks health failed, so that a resync retries
+   * it, but does not fail the change: the rules are already right.
+   */
+  async applyAttachments(state: DesiredState): Promise<void> {
+    const { errors, forgetError } = await this.#syncAttachments(state, this.#health.ok);
+    if (errors.length > 0) throw this.#fail(joinErrors(errors));
+    if (forgetError !== undefined) this.#fail(forgetError);
+  }
+
+  async #syncAttachments(state: DesiredState, incremental: boolean): Promise<{ errors: Error[]; forgetError?: Error }> {
     const errors: Error[] = [];
+    let forgetError: Error | undefined;
     if (this.#firewall !== undefined) {
       try {
-        await this.#firewall.sync(this.#firewallState(state));
+        await this.#applyFirewall(this.#firewall, this.#firewallState(state), incremental);
+        forgetError = await this.#forgetRemoved();
       } catch (err) {
         errors.push(wrap(err, `applying the ${this.#firewall.name} firewall`));
       }
@@ -145,7 +188,66 @@ export class Reconciler {
         errors.push(wrap(err, `applying the ${this.#dns.name} DNS`));
       }
     }
-    return errors;
+    return forgetError === undefined ? { errors } : { errors, forgetError };
+  }
+
+  /**
+   * Applies `next` as the difference from the last applied state when
+   * `incremental` and that state is trusted, else whole. Any failure
+   * distrusts it, so that the next change is applied whole.
+   */
+  async #applyFirewall(firewall: FirewallBackend, next: FirewallState, incremental: boolean): Promise<void> {
+    const previous = this.#appliedFirewall;
+    const known = this.#firewallKnown;
+    // Until this call succeeds, the kernel may hold either state.
+    this.#firewallKnown = false;
+    if (incremental && known && previous !== undefined) await firewall.update(previous, next);
+    else await firewall.sync(next);
+    if (this.#connectionTracker !== undefined) {
+      const removed = previous === undefined ? NO_REMOVALS : connectionRemovals(previous, next);
+      this.#owedRemovals = pendingRemovals(this.#owedRemovals, removed, next);
+    }
+    this.#appliedFirewall = next;
+    this.#firewallKnown = true;
+  }
+
+  /**
+   * Forgets the flows of what the last firewall change removed, and of what
+   * an earlier failed forget still owes. Returns the failure, logged, rather
+   * than throwing it: the firewall change stands.
+   */
+  async #forgetRemoved(): Promise<Error | undefined> {
+    const removals = this.#owedRemovals;
+    if (this.#connectionTracker === undefined || isEmptyRemovals(removals)) {
+      this.#owedRemovals = NO_REMOVALS;
+      return undefined;
+    }
+    try {
+      await this.#connectionTracker.forget(removals);
+      this.#owedRemovals = NO_REMOVALS;
+      return undefined;
+    } catch (err) {
+      const error = wrap(err, `forgetting the flows of removed port mappings and networks with ${this.#connectionTracker.name}`);
+      this.#log.error(
+        { portMappings: removals.portMappings.length, subnets: removals.subnets, err: error.message },
+        'forgetting removed flows failed; they live on until a resync retries',
+      );
+      return error;
+    }
+  }
+
+  /**
+   * What the kernel's firewall differs in from the rendering of `state`: ""
+   * when it matches, or when no firewall backend is configured. Changes
+   * nothing.
+   */
+  async firewallDrift(state: DesiredState): Promise<string> {
+    if (this.#firewall === undefined) return '';
+    try {
+      return await this.#firewall.drift(this.#firewallState(state));
+    } catch (err) {
+      throw wrap(err, `comparing the kernel with the ${this.#firewall.name} firewall`);
+    }
   }
 
   #firewallState(state: DesiredState): FirewallState {
@@ -208,7 +310,9 @@ export class Reconciler {
         errors.push(wrap(err, `removing undesired link ${link.name}`));
       }
     }
-    errors.push(...(await this.#syncAttachments(state)));
+    const attachments = await this.#syncAttachments(state, false);
+    errors.push(...attachments.errors);
+    if (attachments.forgetError !== undefined) errors.push(attachments.forgetError);
     if (errors.length > 0) throw this.#fail(joinErrors(errors));
     this.#health = { ok: true, error: '', at: this.#now() };
   }
@@ -228,6 +332,8 @@ export class Reconciler {
   #fail(err: unknown): Error {
     const error = err instanceof Error ? err : new Error(String(err));
     this.#health = { ok: false, error: error.message, at: this.#now() };
+    // Whatever failed, the next change is applied whole.
+    this.#firewallKnown = false;
     for (const listener of this.#failureListeners) listener(error);
     return error;
   }

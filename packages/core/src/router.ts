@@ -7,10 +7,14 @@
  * A request invalid on its own is rejected before the queue, whatever the
  * state. Every call reports failures by rejecting, never by throwing. A change the kernel refuses is rolled back in the store and the
  * kernel, so that a failed call leaves nothing half done.
+ *
+ * Port mutations that wait while another is applied take one turn
+ * together: one store transaction and one kernel change for many callers,
+ * each of whom still gets their own outcome.
  */
-import type { DnsBackend, FirewallBackend, LinkStatus, VlanBackend } from './backends.js';
-import { RouterError, errorKind, errorMessage, invalid, notFound, precondition, unavailable } from './errors.js';
-import { parseAddress, contains, formatAddress, mustParseIPv4Prefix } from './ipv4.js';
+import type { ConnectionTracker, DnsBackend, FirewallBackend, LinkStatus, VlanBackend } from './backends.js';
+import { RouterError, errorKind, errorMessage, notFound, precondition, unavailable } from './errors.js';
+import { contains, formatAddress, mustParseIPv4Prefix, type ParsedAddress } from './ipv4.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { DesiredState, Network, PortMapping } from './model.js';
 import { withDns, withoutDnsHosts, validateDnsNames, validateDnsRequest, type DnsRequest } from './dns.js';
@@ -29,26 +33,39 @@ import {
 import { PortTable } from './port-table.js';
 import {
   checkPortConflict,
+  describePortMapping,
+  findPortRemoval,
   formatPortKey,
-  parsePortKey,
-  parsePortMapping,
+  parsePortRemoval,
+  parsePortRequest,
+  placePortMapping,
   portTarget,
-  validatePortRequest,
+  type PortDraft,
+  type PortRemoval,
+  type PortRemovalRequest,
   type PortRequest,
 } from './ports.js';
 import { Reconciler } from './reconciler.js';
 import { ResyncLoop } from './resync-loop.js';
 import { SerialQueue } from './serial-queue.js';
-import type { Store } from './store.js';
+import type { Store, StoreTransaction } from './store.js';
 import { resolveParent } from './parent.js';
-import { quote } from './quote.js';
-import { networkView, type HealthView, type NetworkStateView, type NetworkView, type StateView } from './views.js';
+import {
+  networkView,
+  type HealthView,
+  type NetworkStateView,
+  type NetworkView,
+  type StateView,
+  type StatusView,
+} from './views.js';
 
 export interface RouterOptions {
   store: Store;
   vlan: VlanBackend;
   firewall?: FirewallBackend | undefined;
   dns?: DnsBackend | undefined;
+  /** Ends the tracked flows of removed port mappings and networks; without one they live until they time out. */
+  connectionTracker?: ConnectionTracker | undefined;
   /** '' or absent: the parent recorded in the store, else the interface of the default route. */
   parent?: string | undefined;
   log?: Logger | undefined;
@@ -64,11 +81,41 @@ export interface ConfigureDnsRequest extends DnsRequest {
 
 export type AddPortMappingRequest = PortRequest;
 
-export interface RemovePortMappingRequest {
-  hostPort: number;
-  protocol: string;
-  /** "" for every address. */
-  hostIp: string;
+export type RemovePortMappingRequest = PortRemovalRequest;
+
+/** A port mutation checked on its own, waiting for its turn. */
+type PortOp = { kind: 'add'; draft: PortDraft; vlan: number } | { kind: 'remove'; removal: PortRemoval };
+
+/** A caller waiting for the outcome of its port mutation. */
+interface PortCall {
+  op: PortOp;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** What a port mutation changes: one mapping published or unpublished. */
+interface PortChange {
+  kind: 'add' | 'remove';
+  mapping: PortMapping;
+}
+
+function invertPortChange(c: PortChange): PortChange {
+  return { kind: c.kind === 'add' ? 'remove' : 'add', mapping: c.mapping };
+}
+
+function storePortChange(tx: StoreTransaction, c: PortChange): void {
+  if (c.kind === 'add') tx.putPortMapping(c.mapping);
+  else tx.deletePortMapping(c.mapping);
+}
+
+/** Settles a waiting call as outcome settles. */
+async function settle(call: PortCall, outcome: Promise<void>): Promise<void> {
+  try {
+    await outcome;
+    call.resolve();
+  } catch (err) {
+    call.reject(err);
+  }
 }
 
 export class Router {
@@ -84,6 +131,8 @@ export class Router {
   readonly #networks: Map<number, Network>;
   readonly #ports: PortTable;
   readonly #unsubscribe: () => void;
+  /** The port calls of the batch at the tail of the queue, which later port calls join; undefined once anything is queued after it. */
+  #openPortBatch: PortCall[] | undefined;
   #closed = false;
 
   private constructor(options: RouterOptions, parent: string, state: DesiredState, log: Logger) {
@@ -92,7 +141,14 @@ export class Router {
     this.#log = log;
     this.#clock = options.clock ?? Date.now;
     this.#startedAt = this.#clock();
-    this.#reconciler = new Reconciler({ vlan: options.vlan, firewall: options.firewall, dns: options.dns, parent, log });
+    this.#reconciler = new Reconciler({
+      vlan: options.vlan,
+      firewall: options.firewall,
+      dns: options.dns,
+      connectionTracker: options.connectionTracker,
+      parent,
+      log,
+    });
     this.#networks = new Map(state.networks.map((n) => [n.vlan, n]));
     this.#ports = new PortTable(state.portMappings);
     this.#loop = new ResyncLoop({ sync: () => this.resync(), log });
@@ -158,7 +214,13 @@ export class Router {
       let link;
       try {
         link = await this.#reconciler.ensureNetwork(next);
-        if (changed) await this.#applyAttachments();
+        if (changed) {
+          try {
+            await this.#applyAttachments();
+          } catch (err) {
+            throw withContext(err, `configuring VLAN ${spec.vlan} (${spec.subnet})`);
+          }
+        }
       } catch (err) {
         await this.#rollbackNetwork(spec.vlan, prev);
         throw err;
@@ -216,7 +278,7 @@ export class Router {
 
   async configureNat(vlan: number, sourceSubnet: string): Promise<void> {
     const source = parseNatSource(sourceSubnet);
-    return this.#updateNetwork(vlan, true, 'NAT configured', (n) => {
+    return this.#updateNetwork(vlan, true, { doing: 'configuring NAT', done: 'NAT configured' }, (n) => {
       if (n.internal) {
         throw precondition(`VLAN ${n.vlan} is internal: it has no route to the outside to masquerade onto`);
       }
@@ -226,50 +288,35 @@ export class Router {
 
   async removeNat(vlan: number, sourceSubnet: string): Promise<void> {
     const source = parseNatSource(sourceSubnet);
-    return this.#updateNetwork(vlan, false, 'NAT removed', (n) => withoutNat(n, source));
+    return this.#updateNetwork(vlan, false, { doing: 'removing NAT', done: 'NAT removed' }, (n) => withoutNat(n, source));
   }
 
   async configureDns(req: ConfigureDnsRequest): Promise<void> {
     validateVlanId(req.vlan);
     validateDnsRequest(req);
-    return this.#updateNetwork(req.vlan, true, 'DNS configured', (n) => withDns(n, req));
+    return this.#updateNetwork(req.vlan, true, { doing: 'configuring DNS', done: 'DNS configured' }, (n) => withDns(n, req));
   }
 
   async removeDnsHosts(vlan: number, names: readonly string[]): Promise<void> {
     validateDnsNames(names);
-    return this.#updateNetwork(vlan, false, 'DNS names removed', (n) => withoutDnsHosts(n, names));
+    return this.#updateNetwork(vlan, false, { doing: 'removing DNS names', done: 'DNS names removed' }, (n) => withoutDnsHosts(n, names));
   }
 
+  /**
+   * Publishes host ports, one or a range, to a container. An identical
+   * repeat succeeds and changes nothing; overlapping another mapping is
+   * AlreadyExists.
+   */
   async addPortMapping(req: AddPortMappingRequest): Promise<void> {
     if (req.vlan !== 0) validateVlanId(req.vlan);
-    validatePortRequest(req);
-    return this.#serially(async () => {
-      const m = parsePortMapping(req, this.#portNetwork(req.vlan, req.containerIp));
-      checkPortConflict(m, this.#ports.inSlot(m));
-      if (this.#ports.get(m) !== undefined) return;
-      this.#store.update((tx) => tx.putPortMapping(m));
-      this.#ports.put(m);
-      await this.#applyAttachmentsOrRevert(() => {
-        this.#store.update((tx) => tx.deletePortMapping(m));
-        this.#ports.delete(m);
-      });
-      this.#log.info({ host: formatPortKey(m), target: portTarget(m) }, 'port mapping added');
-    });
+    const draft = parsePortRequest(req);
+    return this.#portCall({ kind: 'add', draft, vlan: req.vlan });
   }
 
+  /** Unpublishes the mapping that starts at the request's host port; absent is success. */
   async removePortMapping(req: RemovePortMappingRequest): Promise<void> {
-    const key = parsePortKey(req.protocol, req.hostPort, req.hostIp);
-    return this.#serially(async () => {
-      const m = this.#ports.get(key);
-      if (m === undefined) return;
-      this.#store.update((tx) => tx.deletePortMapping(key));
-      this.#ports.delete(key);
-      await this.#applyAttachmentsOrRevert(() => {
-        this.#store.update((tx) => tx.putPortMapping(m));
-        this.#ports.put(m);
-      });
-      this.#log.info({ host: formatPortKey(key), target: portTarget(m) }, 'port mapping removed');
-    });
+    const removal = parsePortRemoval(req);
+    return this.#portCall({ kind: 'remove', removal });
   }
 
   /** The networks, merged with their live links; 0 lists all, an unknown id none. */
@@ -293,11 +340,14 @@ export class Router {
         natSources: [...n.natSources],
         dns: n.dns === null ? null : { domain: n.dns.domain, hosts: { ...n.dns.hosts } },
       }));
-      const portMappings = this.#ports.select((m) => vlan === 0 || m.vlan === vlan).map((m) => ({ ...m }));
+      const portMappings = this.#ports
+        .select((m) => vlan === 0 || m.vlan === vlan)
+        .map((m) => ({ ...m, sources: [...m.sources] }));
       return { networks, portMappings };
     });
   }
 
+  /** Whether the last reconcile succeeded: what a health probe asks, answered without waiting for the queue. */
   health(): HealthView {
     const h = this.#reconciler.health();
     return {
@@ -308,8 +358,41 @@ export class Router {
     };
   }
 
+  /**
+   * The health with the backends and whether the kernel's firewall matches
+   * the desired state. The comparison waits its turn in the queue, so it
+   * never sees a change half applied. Drift does not make the router
+   * unhealthy (health says whether reconciling works); found while healthy,
+   * it asks for a resync, which repairs it.
+   */
+  async status(): Promise<StatusView> {
+    const drift = await this.#serially(async () => {
+      try {
+        return await this.#reconciler.firewallDrift(this.#state());
+      } catch (err) {
+        return `cannot compare: ${errorMessage(err)}`;
+      }
+    });
+    const health = this.health();
+    // While reconciling fails the loop is already retrying, with backoff
+    // that a client polling the status must not defeat.
+    if (drift !== '' && health.healthy) {
+      this.#log.warn({ drift }, 'the kernel differs from the desired state; resyncing');
+      this.#loop.kick();
+    }
+    return {
+      ...health,
+      firewallBackend: this.#reconciler.firewallName,
+      dnsBackend: this.#reconciler.dnsName,
+      kernelInSync: drift === '',
+      kernelDrift: drift,
+    };
+  }
+
   #serially<T>(task: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(unavailable('the router is closed'));
+    // Port calls made after this one must not join a batch queued before it.
+    this.#openPortBatch = undefined;
     return this.#queue.run(task);
   }
 
@@ -351,15 +434,145 @@ export class Router {
     return links;
   }
 
-  /** The network a mapping targets: by VLAN id, or for vlan 0 the one whose subnet holds containerIp. */
-  #portNetwork(vlan: number, containerIp: string): Network {
+  /**
+   * Queues a port mutation. It joins the batch at the tail of the queue when
+   * there is one, so that mutations arriving while another is applied share
+   * one turn; anything else queued closes that batch (see #serially), so no
+   * call overtakes one queued before it.
+   */
+  #portCall(op: PortOp): Promise<void> {
+    if (this.#closed) return Promise.reject(unavailable('the router is closed'));
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const call: PortCall = { op, resolve, reject };
+    if (this.#openPortBatch !== undefined) {
+      this.#openPortBatch.push(call);
+      return promise;
+    }
+    const batch = [call];
+    this.#openPortBatch = batch;
+    this.#queue
+      .run(() => {
+        if (this.#openPortBatch === batch) this.#openPortBatch = undefined;
+        return this.#commitPortBatch(batch);
+      })
+      // #commitPortBatch settles every call; this only keeps a bug from leaving callers waiting.
+      .catch((err: unknown) => {
+        for (const c of batch) c.reject(err);
+      });
+    return promise;
+  }
+
+  /**
+   * Commits a batch of port mutations in one turn. Each is checked against
+   * the state as the ones before it leave it, so a refused one fails only
+   * its caller; the accepted ones are stored in one transaction and applied
+   * to the kernel once. If that fails, the batch is undone and its
+   * mutations are committed one at a time, so that only one the kernel
+   * refuses fails, with an error naming its mapping.
+   */
+  async #commitPortBatch(batch: readonly PortCall[]): Promise<void> {
+    const [only] = batch;
+    if (only !== undefined && batch.length === 1) return settle(only, this.#commitPortCall(only.op));
+    const changes: PortChange[] = [];
+    const refused = new Map<PortCall, unknown>();
+    for (const call of batch) {
+      try {
+        const change = this.#planPortChange(call.op);
+        if (change === undefined) continue;
+        this.#changePorts(change);
+        changes.push(change);
+      } catch (err) {
+        refused.set(call, err);
+      }
+    }
+    if (changes.length > 0) {
+      let stored = false;
+      try {
+        this.#store.update((tx) => {
+          for (const c of changes) storePortChange(tx, c);
+        });
+        stored = true;
+        await this.#applyAttachments();
+      } catch (err) {
+        this.#log.warn({ portChanges: changes.length, err: errorMessage(err) }, 'port changes refused together; committing them one at a time');
+        this.#undoPortChanges(changes, stored);
+        for (const call of batch) await settle(call, this.#commitPortCall(call.op));
+        return;
+      }
+    }
+    for (const c of changes) this.#logPortChange(c);
+    for (const call of batch) {
+      if (refused.has(call)) call.reject(refused.get(call));
+      else call.resolve();
+    }
+  }
+
+  /** Commits one port mutation: stored, applied, and undone if the kernel refuses it. */
+  async #commitPortCall(op: PortOp): Promise<void> {
+    const change = this.#planPortChange(op);
+    if (change === undefined) return;
+    this.#store.update((tx) => storePortChange(tx, change));
+    this.#changePorts(change);
+    try {
+      await this.#applyAttachmentsOrRevert(() => {
+        const undo = invertPortChange(change);
+        this.#store.update((tx) => storePortChange(tx, undo));
+        this.#changePorts(undo);
+      });
+    } catch (err) {
+      const doing = change.kind === 'add' ? 'publishing' : 'unpublishing';
+      throw withContext(err, `${doing} ${describePortMapping(change.mapping)}`);
+    }
+    this.#logPortChange(change);
+  }
+
+  /** What op changes in the current state: undefined when nothing (an identical repeat, an absent removal). Throws if refused. */
+  #planPortChange(op: PortOp): PortChange | undefined {
+    if (op.kind === 'remove') {
+      const mapping = findPortRemoval(this.#ports, op.removal);
+      return mapping === undefined ? undefined : { kind: 'remove', mapping };
+    }
+    const mapping = placePortMapping(op.draft, this.#portNetwork(op.vlan, op.draft.containerIp));
+    checkPortConflict(mapping, this.#ports.overlapping(mapping));
+    // Past the conflict check, a mapping with the same key can only be identical.
+    return this.#ports.get(mapping) === undefined ? { kind: 'add', mapping } : undefined;
+  }
+
+  /** Applies a port change to the state in memory. */
+  #changePorts(c: PortChange): void {
+    if (c.kind === 'add') this.#ports.put(c.mapping);
+    else this.#ports.delete(c.mapping);
+  }
+
+  /** Reverts changes in memory and, when they were stored, in the store. */
+  #undoPortChanges(changes: readonly PortChange[], stored: boolean): void {
+    const undo = changes.toReversed().map(invertPortChange);
+    for (const c of undo) this.#changePorts(c);
+    if (!stored) return;
+    try {
+      this.#store.update((tx) => {
+        for (const c of undo) storePortChange(tx, c);
+      });
+    } catch (err) {
+      this.#log.error({ err: errorMessage(err) }, 'rolling back refused port changes in the store failed');
+    }
+  }
+
+  #logPortChange(c: PortChange): void {
+    const m = c.mapping;
+    this.#log.info(
+      { host: formatPortKey(m), target: portTarget(m), sources: m.sources },
+      c.kind === 'add' ? 'port mapping added' : 'port mapping removed',
+    );
+  }
+
+  /** The network a mapping targets: by VLAN id, or for vlan 0 the one whose subnet holds the container address. */
+  #portNetwork(vlan: number, ip: ParsedAddress): Network {
     if (vlan !== 0) {
       const n = this.#networks.get(vlan);
       if (n === undefined) throw notFound(`VLAN ${vlan} does not exist: create it with CreateVLAN first`);
       return n;
     }
-    const ip = parseAddress(containerIp);
-    if (ip === undefined) throw invalid(`container_ip ${quote(containerIp)} is not an IP address`);
     if (ip.family === 4) {
       for (const n of this.#networks.values()) {
         if (contains(mustParseIPv4Prefix(n.subnet), ip.address)) return n;
@@ -375,7 +588,12 @@ export class Router {
    * differs. A missing network is NotFound when mustExist; otherwise there
    * is nothing to do, as removals of absent things succeed.
    */
-  async #updateNetwork(vlan: number, mustExist: boolean, what: string, change: (n: Network) => Network): Promise<void> {
+  async #updateNetwork(
+    vlan: number,
+    mustExist: boolean,
+    what: { doing: string; done: string },
+    change: (n: Network) => Network,
+  ): Promise<void> {
     validateVlanId(vlan);
     return this.#serially(async () => {
       const n = this.#networks.get(vlan);
@@ -387,13 +605,17 @@ export class Router {
       if (networksEqual(next, n)) return;
       this.#store.update((tx) => tx.putNetwork(next));
       this.#networks.set(vlan, next);
-      await this.#applyAttachmentsOrRevert(() => {
-        this.#store.update((tx) => tx.putNetwork(n));
-        this.#networks.set(vlan, n);
-      });
+      try {
+        await this.#applyAttachmentsOrRevert(() => {
+          this.#store.update((tx) => tx.putNetwork(n));
+          this.#networks.set(vlan, n);
+        });
+      } catch (err) {
+        throw withContext(err, `${what.doing} on VLAN ${vlan}`);
+      }
       this.#log.info(
         { vlan, nat: natEnabled(next), natSources: next.natSources, dns: next.dns !== null },
-        what,
+        what.done,
       );
     });
   }
@@ -434,4 +656,9 @@ export class Router {
       this.#log.error({ vlan, err: errorMessage(err) }, 'rolling back failed change; the next resync retries');
     }
   }
+}
+
+/** The error with what was being done put in front of its message, keeping its kind. */
+function withContext(err: unknown, doing: string): RouterError {
+  return new RouterError(errorKind(err), `${doing}: ${errorMessage(err)}`, { cause: err });
 }

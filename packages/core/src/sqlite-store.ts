@@ -11,7 +11,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { RouterError, errorMessage, unavailable } from './errors.js';
 import type { Network, PortMapping } from './model.js';
 import { comparePortMappings } from './ports.js';
-import { portKeyText, type Store, type StoreTransaction } from './store.js';
+import { portKeyText, type BackendKind, type Store, type StoreTransaction } from './store.js';
 
 /** The database file inside the state directory. */
 export const STATE_FILE_NAME = 'state.db';
@@ -118,7 +118,7 @@ class SqliteStore implements Store {
     }
     const portMappings: PortMapping[] = [];
     for (const row of this.#selectPortMappings.iterate()) {
-      portMappings.push(decode<PortMapping>(row['mapping'], `port mapping ${String(row['key'])}`));
+      portMappings.push(upgradePortMapping(decode<StoredPortMapping>(row['mapping'], `port mapping ${String(row['key'])}`)));
     }
     return { networks, portMappings: portMappings.sort(comparePortMappings) };
   }
@@ -130,6 +130,15 @@ class SqliteStore implements Store {
 
   setParent(name: string): void {
     this.update(() => void this.#putMeta.run('parent', name));
+  }
+
+  activeBackend(kind: BackendKind): string {
+    const row = this.#selectMeta.get(activeBackendKey(kind));
+    return typeof row?.['value'] === 'string' ? row['value'] : '';
+  }
+
+  setActiveBackend(kind: BackendKind, name: string): void {
+    this.update(() => void this.#putMeta.run(activeBackendKey(kind), name));
   }
 
   update(change: (tx: StoreTransaction) => void): void {
@@ -149,6 +158,28 @@ class SqliteStore implements Store {
   close(): void {
     this.#db.close();
   }
+}
+
+/** A mapping as rows hold it: those written before ranges and sources lack both. */
+type StoredPortMapping = Omit<PortMapping, 'hostPortEnd' | 'sources'> & Partial<Pick<PortMapping, 'hostPortEnd' | 'sources'>>;
+
+/** A stored mapping in today's shape: an old row is one port, open to every source. */
+function upgradePortMapping(m: StoredPortMapping): PortMapping {
+  return {
+    protocol: m.protocol,
+    hostIp: m.hostIp,
+    hostPort: m.hostPort,
+    hostPortEnd: m.hostPortEnd ?? m.hostPort,
+    containerIp: m.containerIp,
+    containerPort: m.containerPort,
+    vlan: m.vlan,
+    sources: m.sources ?? [],
+  };
+}
+
+/** The meta row recording the active backend of a kind: "firewall_backend", "dns_backend". */
+function activeBackendKey(kind: BackendKind): string {
+  return `${kind}_backend`;
 }
 
 function decode<T>(value: unknown, what: string): T {

@@ -5,6 +5,9 @@
  */
 import type { DesiredState, Network, PortKey, PortMapping } from './model.js';
 
+/** The kinds of backend whose choice the store records. */
+export type BackendKind = 'firewall' | 'dns';
+
 /** One atomic change of the desired state. */
 export interface StoreTransaction {
   /** Stores n, replacing any network with the same VLAN id. */
@@ -24,6 +27,14 @@ export interface Store {
   parent(): string;
   /** Records the parent interface the networks are built on. */
   setParent(name: string): void;
+  /**
+   * The configured name of the `kind` backend whose objects the kernel
+   * holds, as last recorded; "" if none was. A service that starts with
+   * another backend tears this one down first.
+   */
+  activeBackend(kind: BackendKind): string;
+  /** Records the `kind` backend whose objects the kernel now holds. */
+  setActiveBackend(kind: BackendKind, name: string): void;
   /**
    * Applies change's operations in one durable transaction: all or nothing.
    * An exception thrown by change leaves the store as it was and is rethrown.

@@ -41,6 +41,18 @@ export interface HealthView {
   uptimeSeconds: number;
 }
 
+/** The health with the backends in use and how the kernel compares with the desired state. */
+export interface StatusView extends HealthView {
+  /** The firewall backend's name; "none" without one. */
+  firewallBackend: string;
+  /** The DNS backend's name; "none" without one. */
+  dnsBackend: string;
+  /** Whether the kernel's firewall equals the rendering of the desired state; true without a firewall backend. */
+  kernelInSync: boolean;
+  /** "" when in sync, else what differs, or why the comparison failed. */
+  kernelDrift: string;
+}
+
 /** Merges a network's desired state with its live link: a missing link shows down, with no MAC and the desired MTU. */
 export function networkView(n: Network, interfaceName: string, link: LinkStatus | undefined): NetworkView {
   return {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { RouterError, type ErrorKind } from '../src/errors.js';
 import type { Uplink } from '../src/backends.js';
-import type { Network, PortMapping } from '../src/model.js';
+import type { Network, PortMapping, Protocol } from '../src/model.js';
 
 export const testUplink: Uplink = { name: 'eth0', mtu: 1500, prefixes: ['192.168.64.0/24'] };
 
@@ -28,12 +28,14 @@ export function network(vlan: number, subnet: string, gateway: string): Network 
   return { vlan, name: '', subnet, gateway, mtu: 0, nat: true, internal: false, natSources: [], dns: null };
 }
 
+/** A mapping of one host port to port 80, open to every source, unless fields say otherwise. */
 export function portMapping(
-  protocol: 'tcp' | 'udp',
+  protocol: Protocol,
   hostIp: string,
   hostPort: number,
   vlan: number,
   containerIp: string,
+  fields: Partial<PortMapping> = {},
 ): PortMapping {
-  return { protocol, hostIp, hostPort, containerIp, containerPort: 80, vlan };
+  return { protocol, hostIp, hostPort, hostPortEnd: hostPort, containerIp, containerPort: 80, vlan, sources: [], ...fields };
 }

@@ -59,7 +59,7 @@ test('a tool builds a Router on its own backends and a memory store', async () =
     });
     assert.deepEqual(state.networks[0]?.dns, { domain: 'ci', hosts: { runner: '172.30.0.10' } });
     assert.deepEqual(state.portMappings, [
-      { protocol: 'tcp', hostIp: '', hostPort: 2222, containerIp: '172.30.0.10', containerPort: 22, vlan: 42 },
+      { protocol: 'tcp', hostIp: '', hostPort: 2222, hostPortEnd: 2222, containerIp: '172.30.0.10', containerPort: 22, vlan: 42, sources: [] },
     ]);
     assert.deepEqual(store.load().networks.map((n) => n.vlan), [42]);
     assert.deepEqual(lines, ['network configured', 'DNS configured', 'port mapping added']);

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { silentLogger } from '../src/logger.js';
-import type { DesiredState } from '../src/model.js';
+import type { DesiredState, Network, PortMapping } from '../src/model.js';
 import { Reconciler } from '../src/reconciler.js';
-import { FakeDnsBackend, FakeFirewallBackend } from './fake-attachment-backends.js';
+import { FakeConnectionTracker, FakeDnsBackend, FakeFirewallBackend } from './fake-attachment-backends.js';
 import { FakeVlanBackend } from './fake-vlan-backend.js';
 import { assertRouterError, network, portMapping, testUplink } from './helpers.js';
+import { recordingLogger } from './router-harness.js';
 
 function setup() {
   const vlan = new FakeVlanBackend(testUplink);
@@ -113,5 +114,138 @@ describe('Reconciler', () => {
     const link = await reconciler.ensureNetwork({ ...network(7, '10.7.0.0/16', '10.7.0.1'), mtu: 1400 });
     assert.deepEqual(await reconciler.status(7), link);
     assert.equal(link.mtu, 1400);
+  });
+});
+
+describe('Reconciler firewall changes', () => {
+  function setupTracked() {
+    const vlan = new FakeVlanBackend(testUplink);
+    const firewall = new FakeFirewallBackend();
+    const dns = new FakeDnsBackend();
+    const connectionTracker = new FakeConnectionTracker();
+    const log = recordingLogger();
+    const reconciler = new Reconciler({ vlan, firewall, dns, connectionTracker, parent: 'eth0', log });
+    const failures: string[] = [];
+    reconciler.onFailure((err) => failures.push(err.message));
+    return { firewall, dns, connectionTracker, log, reconciler, failures };
+  }
+
+  const web = portMapping('tcp', '', 8080, 100, '172.18.0.2');
+  const dnsPort = portMapping('udp', '', 5353, 200, '172.19.0.3');
+  const range = portMapping('udp', '', 6000, 100, '172.18.0.4', { hostPortEnd: 6009, containerPort: 7000 });
+  const [net100, net200] = state.networks as [Network, Network];
+  const withPorts = (...portMappings: PortMapping[]): DesiredState => ({ networks: [net100, net200], portMappings });
+
+  test('a change after a sync is an update from what was applied; the first one without a sync is a sync', async () => {
+    const { firewall, reconciler } = setupTracked();
+    await reconciler.applyAttachments(withPorts(web));
+    await reconciler.sync(withPorts(web));
+    await reconciler.applyAttachments(withPorts(web, dnsPort));
+    await reconciler.applyAttachments(withPorts(dnsPort));
+    assert.deepEqual(firewall.methods, ['sync', 'sync', 'update', 'update']);
+    const [, , first, second] = firewall.calls;
+    assert.equal(first?.method, 'update');
+    assert.deepEqual(first.previous.portMappings, [web]);
+    assert.deepEqual(first.state.portMappings, [web, dnsPort]);
+    assert.equal(second?.method, 'update');
+    assert.deepEqual(second.previous.portMappings, [web, dnsPort]);
+    assert.deepEqual(second.state.portMappings, [dnsPort]);
+  });
+
+  test('after any failure changes are synced whole until a full resync succeeds', async () => {
+    const { firewall, dns, reconciler } = setupTracked();
+    await reconciler.sync(withPorts());
+    firewall.fail = new Error('nft: table busy');
+    await assert.rejects(reconciler.applyAttachments(withPorts(web)), /applying the fake-firewall firewall: nft: table busy/);
+    firewall.fail = undefined;
+    await reconciler.applyAttachments(withPorts(web));
+    await reconciler.applyAttachments(withPorts(web, dnsPort));
+    await reconciler.sync(withPorts(web, dnsPort));
+    await reconciler.applyAttachments(withPorts(dnsPort));
+    assert.deepEqual(firewall.methods, ['sync', 'sync', 'sync', 'sync', 'update']);
+    // A DNS failure distrusts the firewall as well: the next change is whole.
+    dns.fail = new Error('dnsmasq gone');
+    await assert.rejects(reconciler.applyAttachments(withPorts()), /dnsmasq gone/);
+    dns.fail = undefined;
+    await reconciler.applyAttachments(withPorts(web));
+    assert.deepEqual(firewall.methods.slice(5), ['update', 'sync']);
+  });
+
+  test('a full resync always syncs', async () => {
+    const { firewall, reconciler } = setupTracked();
+    await reconciler.sync(withPorts(web));
+    await reconciler.sync(withPorts(web));
+    assert.deepEqual(firewall.methods, ['sync', 'sync']);
+  });
+
+  test('forgets the flows of removed and changed mappings and of deleted networks, after the change', async () => {
+    const { firewall, connectionTracker, reconciler } = setupTracked();
+    await reconciler.sync(withPorts(web, dnsPort, range));
+    await reconciler.applyAttachments(withPorts(web, dnsPort, range));
+    assert.deepEqual(connectionTracker.forgets, [], 'nothing removed, nothing forgotten');
+    const moved = { ...web, containerIp: '172.18.0.9' };
+    await reconciler.applyAttachments(withPorts(moved, dnsPort));
+    assert.deepEqual(connectionTracker.forgets, [{ portMappings: [web, range], subnets: [] }]);
+    await reconciler.applyAttachments({ networks: [net100], portMappings: [moved] });
+    assert.deepEqual(connectionTracker.forgets[1], { portMappings: [dnsPort], subnets: ['172.19.0.0/16'] });
+    assert.equal(firewall.calls.length, 4);
+    // A full resync that removes something forgets it too.
+    await reconciler.sync({ networks: [], portMappings: [] });
+    assert.deepEqual(connectionTracker.forgets[2], { portMappings: [moved], subnets: ['172.18.0.0/16'] });
+    assert.equal(reconciler.health().ok, true);
+  });
+
+  test('a refused change forgets nothing; the change that later succeeds forgets what it removed', async () => {
+    const { firewall, connectionTracker, reconciler } = setupTracked();
+    await reconciler.sync(withPorts(web, dnsPort));
+    firewall.fail = new Error('nft: no memory');
+    await assert.rejects(reconciler.applyAttachments(withPorts(dnsPort)));
+    assert.deepEqual(connectionTracker.forgets, []);
+    firewall.fail = undefined;
+    await reconciler.sync(withPorts());
+    assert.deepEqual(connectionTracker.forgets, [{ portMappings: [web, dnsPort], subnets: [] }]);
+  });
+
+  test('a failed forget keeps the change, marks health failed, and is retried by the resync it kicks', async () => {
+    const { firewall, connectionTracker, log, reconciler, failures } = setupTracked();
+    await reconciler.sync(withPorts(web, dnsPort, range));
+    connectionTracker.fail = new Error('conntrack: not found');
+    await reconciler.applyAttachments(withPorts(dnsPort, range));
+    assert.deepEqual(firewall.last?.portMappings, [dnsPort, range], 'the change stands');
+    assert.equal(reconciler.health().ok, false);
+    assert.match(reconciler.health().error, /forgetting the flows .* with fake-conntrack: conntrack: not found/);
+    assert.equal(failures.length, 1, 'the failure listeners kick a resync');
+    assert.ok(log.lines.some((l) => l.level === 'error' && l.message.startsWith('forgetting removed flows failed')));
+    // Meanwhile the range goes too, and web comes back: web's new flows must live.
+    await reconciler.applyAttachments(withPorts(web, dnsPort));
+    connectionTracker.fail = undefined;
+    await reconciler.sync(withPorts(web, dnsPort));
+    assert.deepEqual(connectionTracker.forgets.at(-1), { portMappings: [range], subnets: [] });
+    assert.equal(reconciler.health().ok, true);
+    await reconciler.sync(withPorts(web, dnsPort));
+    assert.equal(connectionTracker.forgets.length, 3, 'nothing is owed any more');
+  });
+
+  test('a failed forget fails a full sync', async () => {
+    const { connectionTracker, reconciler } = setupTracked();
+    await reconciler.sync(withPorts(web));
+    connectionTracker.fail = new Error('conntrack: permission denied');
+    await assert.rejects(reconciler.sync(withPorts()), /conntrack: permission denied/);
+    assert.equal(reconciler.health().ok, false);
+  });
+
+  test('drift compares the kernel with the desired state and names the backends', async () => {
+    const { firewall, reconciler } = setupTracked();
+    assert.equal(reconciler.firewallName, 'fake-firewall');
+    assert.equal(reconciler.dnsName, 'fake-dns');
+    await reconciler.sync(withPorts(web));
+    assert.equal(await reconciler.firewallDrift(withPorts(web)), '');
+    assert.equal(await reconciler.firewallDrift(withPorts()), '1 port mappings, want 0');
+    firewall.failDrift = new Error('nft: permission denied');
+    await assertRouterError(() => reconciler.firewallDrift(withPorts(web)), 'internal', 'comparing the kernel with the fake-firewall firewall: nft: permission denied');
+    const bare = new Reconciler({ vlan: new FakeVlanBackend(testUplink), parent: 'eth0', log: silentLogger });
+    assert.equal(bare.firewallName, 'none');
+    assert.equal(bare.dnsName, 'none');
+    assert.equal(await bare.firewallDrift(withPorts(web)), '');
   });
 });

@@ -113,7 +113,7 @@ describe('Router port mappings', () => {
       { name: 'host port 0', req: portRequest({ containerIp: '172.18.0.2', hostPort: 0 }), kind: 'invalid', message: 'host_port 0' },
       { name: 'host port too large', req: portRequest({ containerIp: '172.18.0.2', hostPort: 65536 }), kind: 'invalid', message: 'host_port 65536' },
       { name: 'container port 0', req: portRequest({ containerIp: '172.18.0.2', containerPort: 0, hostPort: 81 }), kind: 'invalid', message: 'container_port 0' },
-      { name: 'unknown protocol', req: portRequest({ containerIp: '172.18.0.2', hostPort: 81, protocol: 'sctp' }), kind: 'invalid', message: 'use tcp or udp' },
+      { name: 'unknown protocol', req: portRequest({ containerIp: '172.18.0.2', hostPort: 81, protocol: 'icmp' }), kind: 'invalid', message: 'use tcp, udp or sctp' },
       { name: 'container IP outside the subnet', req: portRequest({ containerIp: '172.19.0.2', hostPort: 81 }), kind: 'invalid', message: 'not inside subnet' },
       { name: 'container IP is the gateway', req: portRequest({ containerIp: '172.18.0.1', hostPort: 81 }), kind: 'invalid', message: 'gateway' },
       { name: 'container IP does not parse', req: portRequest({ containerIp: 'web', hostPort: 81 }), kind: 'invalid', message: 'container_ip "web" is not an IP address' },
@@ -131,9 +131,9 @@ describe('Router port mappings', () => {
     }
 
     const want: PortMapping[] = [
-      { protocol: 'tcp', hostPort: 5432, hostIp: '127.0.0.1', containerIp: '172.19.0.7', containerPort: 5432, vlan: 200 },
-      { protocol: 'tcp', hostPort: 8080, hostIp: '', containerIp: '172.18.0.2', containerPort: 80, vlan: 100 },
-      { protocol: 'udp', hostPort: 8080, hostIp: '', containerIp: '172.18.0.3', containerPort: 53, vlan: 100 },
+      { protocol: 'tcp', hostPort: 5432, hostPortEnd: 5432, hostIp: '127.0.0.1', containerIp: '172.19.0.7', containerPort: 5432, vlan: 200, sources: [] },
+      { protocol: 'tcp', hostPort: 8080, hostPortEnd: 8080, hostIp: '', containerIp: '172.18.0.2', containerPort: 80, vlan: 100, sources: [] },
+      { protocol: 'udp', hostPort: 8080, hostPortEnd: 8080, hostIp: '', containerIp: '172.18.0.3', containerPort: 53, vlan: 100, sources: [] },
     ];
     assert.deepEqual((await h.router.getState(0)).portMappings, want);
     assert.deepEqual((await h.router.getState(200)).portMappings, [want[0]]);
@@ -260,8 +260,8 @@ describe('Router with firewall and DNS backends', () => {
     const h = await withNetworks({ firewall });
     firewall.fail = new Error('nft: table busy');
     await assertRouterError(() => h.router.addPortMapping(portRequest({ containerIp: '172.18.0.2' })), 'internal', 'applying the fake-firewall firewall: nft: table busy');
-    await assertRouterError(() => h.router.configureNat(100, '192.0.2.0/24'), 'internal', 'nft: table busy');
-    await assertRouterError(() => h.router.createNetwork(create(300, '10.30.0.0/16')), 'internal', 'nft: table busy');
+    await assertRouterError(() => h.router.configureNat(100, '192.0.2.0/24'), 'internal', 'configuring NAT on VLAN 100: applying the fake-firewall firewall: nft: table busy');
+    await assertRouterError(() => h.router.createNetwork(create(300, '10.30.0.0/16')), 'internal', 'configuring VLAN 300 (10.30.0.0/16): applying the fake-firewall firewall: nft: table busy');
     const state = await h.router.getState(0);
     assert.deepEqual(state.portMappings, []);
     assert.deepEqual(state.networks.map((n) => [n.network.vlan, n.natSources]), [[100, []], [200, []]]);

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,8 @@ const changed: Network = {
   dns: { domain: 'internal', hosts: { web: '10.100.0.2' } },
 };
 
+const rangeMapping = portMapping('sctp', '', 9000, 300, '10.3.0.9', { hostPortEnd: 9010, sources: ['10.0.0.0/8', '192.0.2.7/32'] });
+
 const steps: Array<(tx: StoreTransaction) => void> = [
   (tx) => tx.putNetwork(subnetNetwork(300, '10.3.0.0/16')),
   (tx) => tx.putNetwork(subnetNetwork(2, '10.2.0.0/16')),
@@ -48,10 +51,12 @@ const steps: Array<(tx: StoreTransaction) => void> = [
   (tx) => tx.putPortMapping(portMapping('tcp', '', 8080, 100, '10.100.0.2')),
   (tx) => tx.putPortMapping(portMapping('udp', '127.0.0.1', 53, 300, '10.3.0.9')),
   (tx) => tx.putPortMapping(portMapping('tcp', '', 9090, 300, '10.3.0.9')),
+  (tx) => tx.putPortMapping(rangeMapping),
   (tx) => tx.deletePortMapping({ protocol: 'tcp', hostPort: 9090, hostIp: '' }),
 ];
 
 const wantPorts: PortMapping[] = [
+  rangeMapping,
   portMapping('tcp', '', 8080, 100, '10.100.0.2'),
   portMapping('udp', '127.0.0.1', 53, 300, '10.3.0.9'),
 ];
@@ -103,6 +108,18 @@ function storeContract(name: string, open: () => Store): void {
       assert.equal(store.parent(), 'eth0');
       store.close();
     });
+
+    test('records the active backend of each kind apart', () => {
+      const store = open();
+      assert.equal(store.activeBackend('firewall'), '');
+      assert.equal(store.activeBackend('dns'), '');
+      store.setActiveBackend('firewall', 'nft');
+      store.setActiveBackend('dns', 'none');
+      store.setActiveBackend('firewall', 'iptables');
+      assert.equal(store.activeBackend('firewall'), 'iptables');
+      assert.equal(store.activeBackend('dns'), 'none');
+      store.close();
+    });
   });
 }
 
@@ -110,15 +127,31 @@ storeContract('memory', createMemoryStore);
 storeContract('sqlite', () => openSqliteStore(tempDir()));
 
 describe('sqlite store on disk', () => {
-  test('state and parent survive reopen', () => {
+  test('state, parent and active backends survive reopen', () => {
     const dir = tempDir();
     let store = openSqliteStore(dir);
     for (const step of steps) store.update(step);
     store.setParent('eth0');
+    store.setActiveBackend('firewall', 'nft');
     store.close();
     store = openSqliteStore(dir);
     assert.deepEqual(store.load(), { networks: [changed, subnetNetwork(300, '10.3.0.0/16')], portMappings: wantPorts });
     assert.equal(store.parent(), 'eth0');
+    assert.equal(store.activeBackend('firewall'), 'nft');
+    store.close();
+  });
+
+  test('a port mapping stored before ranges and sources loads as one port open to every source', () => {
+    const dir = tempDir();
+    openSqliteStore(dir).close();
+    const db = new DatabaseSync(join(dir, STATE_FILE_NAME));
+    db.prepare('INSERT INTO port_mappings (key, mapping) VALUES (?, ?)').run(
+      'tcp/8080/',
+      JSON.stringify({ protocol: 'tcp', hostIp: '', hostPort: 8080, containerIp: '10.1.0.2', containerPort: 80, vlan: 1 }),
+    );
+    db.close();
+    const store = openSqliteStore(dir);
+    assert.deepEqual(store.load().portMappings, [portMapping('tcp', '', 8080, 1, '10.1.0.2')]);
     store.close();
   });
 

@@ -24,19 +24,20 @@ const contract: Record<string, string[]> = {
   RemoveNATResponse: ['1 success bool', '2 error string'],
   ConfigureDNSRequest: ['1 vlan_id uint32', '2 subnet string', '3 gateway string', '4 domain string', '5 hosts map<string,string>', '6 replace_hosts bool'],
   ConfigureDNSResponse: ['1 success bool', '2 error string'],
-  AddPortMappingRequest: ['1 container_ip string', '2 container_port uint32', '3 host_port uint32', '4 protocol string', '5 vlan_id uint32', '6 host_ip string'],
+  AddPortMappingRequest: ['1 container_ip string', '2 container_port uint32', '3 host_port uint32', '4 protocol string', '5 vlan_id uint32', '6 host_ip string', '7 host_port_end uint32', '8 allowed_sources repeated string'],
   AddPortMappingResponse: ['1 success bool', '2 error string'],
-  RemovePortMappingRequest: ['1 host_port uint32', '2 protocol string', '3 host_ip string'],
+  RemovePortMappingRequest: ['1 host_port uint32', '2 protocol string', '3 host_ip string', '4 host_port_end uint32'],
   RemovePortMappingResponse: ['1 success bool', '2 error string'],
   ListVLANsRequest: ['1 vlan_id uint32'],
   ListVLANsResponse: ['1 vlans repeated router.VLANInterface', '2 error string'],
   VLANInterface: ['1 vlan_id uint32', '2 interface_name string', '3 gateway string', '4 subnet string', '5 mac_address string', '6 mtu uint32', '7 is_up bool', '8 nat_enabled bool', '9 network_name string', '10 internal bool'],
   HealthRequest: [],
-  HealthResponse: ['1 healthy bool', '2 status string', '3 active_vlans uint32', '4 uptime_seconds uint64'],
+  HealthResponse: ['1 healthy bool', '2 status string', '3 active_vlans uint32', '4 uptime_seconds uint64', '5 firewall_backend string', '6 dns_backend string', '7 kernel_in_sync bool', '8 kernel_drift string'],
   RemoveDNSHostsRequest: ['1 vlan_id uint32', '2 names repeated string'],
   RemoveDNSHostsResponse: ['1 success bool', '2 error string'],
   GetStateRequest: ['1 vlan_id uint32'],
   GetStateResponse: ['1 networks repeated router.NetworkState', '2 port_mappings repeated router.PortMapping'],
+  PortMapping: ['1 protocol string', '2 host_ip string', '3 host_port uint32', '4 container_ip string', '5 container_port uint32', '6 vlan_id uint32', '7 host_port_end uint32', '8 allowed_sources repeated string'],
 };
 
 const rpcs: Record<string, [input: string, output: string]> = {

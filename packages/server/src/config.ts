@@ -27,10 +27,16 @@ export interface DaemonConfig {
   resyncIntervalMs: number;
   logFormat: LogFormat;
   logLevel: LogLevel;
-  /** Firewall plugin: a built-in name or a module specifier. */
+  /** Firewall plugin: a built-in name or a module specifier; "nft" by default. */
   firewall: string;
   /** DNS plugin: a built-in name or a module specifier. */
   dns: string;
+  /**
+   * The conntrack binary that ends the flows of removed port mappings and
+   * networks when a firewall backend is configured; "none" leaves them to
+   * time out.
+   */
+  conntrack: string;
 }
 
 /** A configuration a person must fix; the daemon exits 2 with its message. */
@@ -45,6 +51,9 @@ export class ConfigError extends Error {
 export type ConfigResult = { kind: 'run'; config: DaemonConfig } | { kind: 'help'; text: string };
 
 export const DEFAULT_STATE_DIR = '/var/lib/router-service';
+export const DEFAULT_CONNTRACK = '/usr/sbin/conntrack';
+/** The firewall backend when the config names none. */
+export const DEFAULT_FIREWALL = 'nft';
 const DEFAULT_RESYNC_MS = 30_000;
 /** setTimeout's limit (2^31-1 ms) rounded down to whole hours. */
 const MAX_RESYNC_MS = 596 * 3_600_000;
@@ -63,6 +72,7 @@ interface RawSettings {
   logLevel?: string;
   firewall?: string;
   dns?: string;
+  conntrack?: string;
 }
 
 type FlagKind = 'string' | 'list' | 'boolean';
@@ -84,7 +94,7 @@ const FLAGS: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec>([
   ['resync-interval', { key: 'resyncInterval', kind: 'string', value: 'DURATION', usage: 'how often to repair drift between desired state and the kernel, e.g. 500ms, 2s, 1m (default 30s)' }],
   ['log-format', { key: 'logFormat', kind: 'string', value: 'FORMAT', usage: 'log format: text or json (default text)' }],
   ['log-level', { key: 'logLevel', kind: 'string', value: 'LEVEL', usage: 'log level: debug, info, warn or error (default info)' }],
-  ['config', { key: 'config', kind: 'string', value: 'FILE', usage: 'JSON file with these settings as camelCase keys, plus "firewall" and "dns" plugin names; flags override it' }],
+  ['config', { key: 'config', kind: 'string', value: 'FILE', usage: 'JSON file with these settings as camelCase keys, plus "firewall" and "dns" plugin names and the "conntrack" binary; flags override it' }],
   ['help', { key: 'help', kind: 'boolean', usage: 'print this help' }],
 ]);
 
@@ -101,6 +111,7 @@ const FILE_KEYS: Readonly<Record<string, 'string' | 'string[]' | 'number' | 'num
   logLevel: 'string',
   firewall: 'string',
   dns: 'string',
+  conntrack: 'string',
 };
 
 export function usage(): string {
@@ -266,6 +277,10 @@ function validate(raw: RawSettings): DaemonConfig {
     }
   });
   if (listen.length === 0) listen.push(parseEndpoint(`vsock://:${vsockPort}`));
+  const conntrack = raw.conntrack ?? DEFAULT_CONNTRACK;
+  if (conntrack !== 'none' && !conntrack.startsWith('/')) {
+    throw new ConfigError(`conntrack must be the absolute path of the conntrack binary or "none", not ${JSON.stringify(conntrack)}`);
+  }
   return {
     listen,
     vsockPort,
@@ -276,8 +291,9 @@ function validate(raw: RawSettings): DaemonConfig {
     resyncIntervalMs,
     logFormat,
     logLevel,
-    firewall: raw.firewall ?? 'none',
+    firewall: raw.firewall ?? DEFAULT_FIREWALL,
     dns: raw.dns ?? 'none',
+    conntrack,
   };
 }
 
@@ -304,5 +320,6 @@ export function describeConfig(config: DaemonConfig): Record<string, unknown> {
     allow_remote_tcp: config.allowRemoteTcp,
     firewall: config.firewall,
     dns: config.dns,
+    conntrack: config.conntrack,
   };
 }

@@ -4,13 +4,24 @@
  * calls in flight finish first.
  */
 import { Server } from '@grpc/grpc-js';
-import { Router, openSqliteStore, errorMessage, type Logger, type Store, type VlanBackend } from '@router-service/core';
+import {
+  Router,
+  openSqliteStore,
+  errorMessage,
+  type ConnectionTracker,
+  type FirewallBackend,
+  type Logger,
+  type Store,
+  type VlanBackend,
+} from '@router-service/core';
+import { createConntrackTracker } from '@router-service/conntrack';
 import { RouterServiceService, health } from '@router-service/proto';
 import { serveEndpoint, type ServedEndpoint } from '@router-service/transport';
 import { createIproute2VlanBackend } from '@router-service/vlan-iproute2';
 import { describeConfig, type DaemonConfig } from './config.js';
 import { HealthService } from './health-service.js';
-import { loadBackend } from './plugins.js';
+import { switchDns, switchFirewall } from './backend-switch.js';
+import { NO_BACKEND, loadBackend, type ModuleImporter } from './plugins.js';
 import { ReflectionService } from './reflection-service.js';
 import { routerServiceHandlers } from './service.js';
 
@@ -31,6 +42,8 @@ export interface DaemonDependencies {
   vlan?: VlanBackend;
   /** Defaults to the SQLite store in the configured state directory. */
   openStore?: (dir: string) => Store;
+  /** How plugin modules named in the configuration are imported; defaults to import(). */
+  importModule?: ModuleImporter;
 }
 
 export interface RunningDaemon {
@@ -70,11 +83,24 @@ export async function startDaemon(config: DaemonConfig, log: Logger, deps: Daemo
   };
   try {
     const context = { log, stateDir: config.stateDir };
-    const firewall = await loadBackend('firewall', config.firewall, context);
-    const dns = await loadBackend('dns', config.dns, context);
-    log.info({ vlan: vlan.name, firewall: firewall?.name ?? 'none', dns: dns?.name ?? 'none' }, 'backends chosen');
+    const loadedFirewall = await loadBackend('firewall', config.firewall, context, deps.importModule);
+    const loadedDns = await loadBackend('dns', config.dns, context, deps.importModule);
+    const connectionTracker = connectionTrackerFor(config, loadedFirewall, log);
+    log.info(
+      {
+        vlan: vlan.name,
+        firewall: loadedFirewall?.name ?? NO_BACKEND,
+        dns: loadedDns?.name ?? NO_BACKEND,
+        conntrack: connectionTracker?.name ?? NO_BACKEND,
+      },
+      'backends chosen',
+    );
+    // Before the first sync: what a previous backend set up goes first.
+    const switching = { store, plugin: context, log, importModule: deps.importModule };
+    const firewall = await switchFirewall(config.firewall, loadedFirewall, switching);
+    const dns = await switchDns(config.dns, loadedDns, switching);
 
-    const router = await Router.open({ store, vlan, firewall, dns, parent: config.parent, log });
+    const router = await Router.open({ store, vlan, firewall, dns, connectionTracker, parent: config.parent, log });
     cleanups.push(() => router.close());
     try {
       await router.resync();
@@ -123,6 +149,12 @@ export async function startDaemon(config: DaemonConfig, log: Logger, deps: Daemo
     await unwind();
     throw err;
   }
+}
+
+/** The tracker that ends removed flows: only a firewall makes flows to forget. */
+function connectionTrackerFor(config: DaemonConfig, firewall: FirewallBackend | undefined, log: Logger): ConnectionTracker | undefined {
+  if (firewall === undefined || config.conntrack === NO_BACKEND) return undefined;
+  return createConntrackTracker({ conntrackPath: config.conntrack, log });
 }
 
 /** Whether `promise` settles within `ms`; a rejection counts as settled. */

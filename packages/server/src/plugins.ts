@@ -4,10 +4,12 @@
  * a configured value that is not a built-in name is imported as a module
  * specifier (a package name, or a path relative to the working directory).
  * "none" means no backend: NAT, DNS and port mappings are then stored and
- * reported only. Built in: the `nft` firewall (packages/backend-nft).
+ * reported only. Built in: the `nft` firewall (packages/backend-nft) and the
+ * `iptables` one (packages/backend-iptables).
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import iptablesFirewallPlugin from '@router-service/backend-iptables';
 import nftFirewallPlugin from '@router-service/backend-nft';
 import type { DnsBackend, FirewallBackend, Logger } from '@router-service/core';
 
@@ -39,7 +41,7 @@ export const NO_BACKEND = 'none';
 
 /** Built-in plugins by kind and name; "none" is built in everywhere and creates nothing. */
 const BUILT_IN: { readonly [K in PluginKind]: ReadonlyMap<string, Plugin<K>> } = {
-  firewall: new Map([[nftFirewallPlugin.name, nftFirewallPlugin]]),
+  firewall: new Map([[nftFirewallPlugin.name, nftFirewallPlugin], [iptablesFirewallPlugin.name, iptablesFirewallPlugin]]),
   dns: new Map(),
 };
 

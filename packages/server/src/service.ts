@@ -75,11 +75,18 @@ export function routerServiceHandlers(router: Router, log: Logger): RouterServic
         protocol: req.protocol,
         vlan: req.vlanId,
         hostIp: req.hostIp,
+        hostPortEnd: req.hostPortEnd,
+        sources: req.allowedSources,
       });
       return { success: true, error: '' };
     }),
     removePortMapping: unary('RemovePortMapping', async (req) => {
-      await router.removePortMapping({ hostPort: req.hostPort, protocol: req.protocol, hostIp: req.hostIp });
+      await router.removePortMapping({
+        hostPort: req.hostPort,
+        protocol: req.protocol,
+        hostIp: req.hostIp,
+        hostPortEnd: req.hostPortEnd,
+      });
       return { success: true, error: '' };
     }),
     listVlaNs: unary('ListVLANs', async (req) => {
@@ -102,17 +109,23 @@ export function routerServiceHandlers(router: Router, log: Logger): RouterServic
             containerIp: m.containerIp,
             containerPort: m.containerPort,
             vlanId: m.vlan,
+            hostPortEnd: m.hostPortEnd,
+            allowedSources: [...m.sources],
           }),
         ),
       };
     }),
     getHealth: unary('GetHealth', async () => {
-      const health = router.health();
+      const status = await router.status();
       return {
-        healthy: health.healthy,
-        status: health.status,
-        activeVlans: health.activeNetworks,
-        uptimeSeconds: health.uptimeSeconds,
+        healthy: status.healthy,
+        status: status.status,
+        activeVlans: status.activeNetworks,
+        uptimeSeconds: status.uptimeSeconds,
+        firewallBackend: status.firewallBackend,
+        dnsBackend: status.dnsBackend,
+        kernelInSync: status.kernelInSync,
+        kernelDrift: status.kernelDrift,
       };
     }),
   };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseEndpoint } from '@router-service/transport';
-import { ConfigError, DEFAULT_STATE_DIR, parseConfig, type DaemonConfig } from '../src/config.js';
+import { ConfigError, DEFAULT_CONNTRACK, DEFAULT_STATE_DIR, parseConfig, type DaemonConfig } from '../src/config.js';
 
 const defaults: DaemonConfig = {
   listen: [parseEndpoint('vsock://:50052')],
@@ -13,8 +13,9 @@ const defaults: DaemonConfig = {
   resyncIntervalMs: 30_000,
   logFormat: 'text',
   logLevel: 'info',
-  firewall: 'none',
+  firewall: 'nft',
   dns: 'none',
+  conntrack: DEFAULT_CONNTRACK,
 };
 
 function noFile(path: string): string {
@@ -156,6 +157,7 @@ describe('--config file', () => {
     logLevel: 'warn',
     firewall: 'none',
     dns: './my-dns-plugin.js',
+    conntrack: 'none',
   });
 
   test('every setting, as camelCase keys', () => {
@@ -171,6 +173,7 @@ describe('--config file', () => {
       logLevel: 'warn',
       firewall: 'none',
       dns: './my-dns-plugin.js',
+      conntrack: 'none',
     });
   });
 
@@ -192,7 +195,8 @@ describe('--config file', () => {
     ['{"vsockPort": "6000"}', '--config r.json: vsockPort must be a number, not "6000"'],
     ['{"allowRemoteTcp": "yes"}', '--config r.json: allowRemoteTcp must be true or false, not "yes"'],
     ['{"vsockAllowCid": ["2"]}', '--config r.json: vsockAllowCid must be a list of numbers, not ["2"]'],
-    ['{"resync": "30s"}', '--config r.json: unknown key "resync"; known keys: listen, vsockPort, vsockAllowCid, allowRemoteTcp, parent, stateDir, resyncInterval, logFormat, logLevel, firewall, dns'],
+    ['{"resync": "30s"}', '--config r.json: unknown key "resync"; known keys: listen, vsockPort, vsockAllowCid, allowRemoteTcp, parent, stateDir, resyncInterval, logFormat, logLevel, firewall, dns, conntrack'],
+    ['{"conntrack": "conntrack"}', 'conntrack must be the absolute path of the conntrack binary or "none", not "conntrack"'],
     ['[]', '--config r.json: must hold a JSON object of settings'],
   ];
   for (const [text, message] of bad) {

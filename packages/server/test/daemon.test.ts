@@ -32,7 +32,9 @@ describe('startDaemon', () => {
   function configFor(args: string[]): DaemonConfig {
     const result = parseConfig(['--state-dir', dir, '--parent', 'eth0', ...args]);
     assert.equal(result.kind, 'run');
-    return result.config;
+    // These daemons run in the test's own namespace with a fake VLAN
+    // backend: no real firewall may touch it.
+    return { ...result.config, firewall: 'none' };
   }
 
   test('turns on forwarding, serves, and on stop lets a call in flight finish before closing', async () => {
@@ -106,9 +108,9 @@ describe('startDaemon', () => {
 
   test('an unknown plugin name fails the start with the known ones', async () => {
     const store = trackedStore();
-    const config = { ...configFor([]), listen: [parseEndpoint(`unix://${join(dir, 'x.sock')}`)], firewall: 'iptables' };
+    const config = { ...configFor([]), listen: [parseEndpoint(`unix://${join(dir, 'x.sock')}`)], firewall: 'pf' };
     await assert.rejects(startDaemon(config, silentLogger, { vlan: new FakeVlanBackend(), openStore: () => store }), {
-      message: 'unknown firewall backend "iptables": known ones are none, nft, or a module whose default export is a firewall plugin',
+      message: 'unknown firewall backend "pf": known ones are none, nft, iptables, or a module whose default export is a firewall plugin',
     });
     assert.equal(store.closed, true);
   });

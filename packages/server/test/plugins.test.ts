@@ -11,7 +11,7 @@ const recordingPath = fileURLToPath(new URL('./fixtures/recording-firewall-plugi
 const brokenPath = fileURLToPath(new URL('./fixtures/broken-plugin.js', import.meta.url));
 
 test('"none" is built in for both kinds and selects no backend', async () => {
-  assert.deepEqual(builtInPluginNames('firewall'), ['none', 'nft']);
+  assert.deepEqual(builtInPluginNames('firewall'), ['none', 'nft', 'iptables']);
   assert.deepEqual(builtInPluginNames('dns'), ['none']);
   assert.equal(await loadBackend('firewall', 'none', context), undefined);
   assert.equal(await loadBackend('dns', 'none', context), undefined);
@@ -19,6 +19,10 @@ test('"none" is built in for both kinds and selects no backend', async () => {
 
 test('"nft" is the built-in nftables firewall', async () => {
   assert.equal((await loadBackend('firewall', 'nft', context))?.name, 'nft');
+});
+
+test('"iptables" is the built-in iptables firewall', async () => {
+  assert.equal((await loadBackend('firewall', 'iptables', context))?.name, 'iptables');
 });
 
 test('a plugin module is imported by absolute path and created with the context', async () => {
@@ -43,8 +47,8 @@ test('a package name is imported as it is', async () => {
 });
 
 test('an unknown name is an error listing the known ones', async () => {
-  await assert.rejects(loadBackend('firewall', 'iptables', context), {
-    message: 'unknown firewall backend "iptables": known ones are none, nft, or a module whose default export is a firewall plugin',
+  await assert.rejects(loadBackend('firewall', 'pf', context), {
+    message: 'unknown firewall backend "pf": known ones are none, nft, iptables, or a module whose default export is a firewall plugin',
   });
   await assert.rejects(loadBackend('dns', '', context), {
     message: 'unknown dns backend "": known ones are none, or a module whose default export is a dns plugin',

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { unavailable } from '@router-service/core';
 import type {
+  AddPortMappingRequest,
   AddPortMappingResponse,
   ConfigureDNSResponse,
   ConfigureNATResponse,
@@ -20,6 +21,10 @@ import { rpc, startHarness, type Harness } from './harness.js';
 
 function vlanRequest(overrides: Partial<CreateVLANRequest>): CreateVLANRequest {
   return { vlanId: 100, subnet: '172.18.0.0/16', gateway: '172.18.0.1', networkName: 'web', mtu: 0, internal: false, ...overrides };
+}
+
+function portRequest(overrides: Partial<AddPortMappingRequest>): AddPortMappingRequest {
+  return { containerIp: '172.18.0.5', containerPort: 80, hostPort: 8080, protocol: 'tcp', vlanId: 100, hostIp: '', hostPortEnd: 0, allowedSources: [], ...overrides };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<{ code: number; details: string }> {
@@ -55,9 +60,9 @@ describe('RouterService over gRPC', () => {
     });
     assert.deepEqual(
       await rejection(
-        rpc((done) => h.client.addPortMapping({ containerIp: '172.18.0.5', containerPort: 80, hostPort: 8080, protocol: 'sctp', vlanId: 100, hostIp: '' }, done)),
+        rpc((done) => h.client.addPortMapping(portRequest({ protocol: 'icmp' }), done)),
       ),
-      { code: status.INVALID_ARGUMENT, details: 'protocol "sctp" is not supported: use tcp or udp' },
+      { code: status.INVALID_ARGUMENT, details: 'protocol "icmp" is not supported: use tcp, udp or sctp' },
     );
   });
 
@@ -78,7 +83,7 @@ describe('RouterService over gRPC', () => {
       error: '',
     });
     assert.deepEqual(
-      await rpc<RemovePortMappingResponse>((done) => h.client.removePortMapping({ hostPort: 9999, protocol: 'tcp', hostIp: '' }, done)),
+      await rpc<RemovePortMappingResponse>((done) => h.client.removePortMapping({ hostPort: 9999, protocol: 'tcp', hostIp: '', hostPortEnd: 0 }, done)),
       { success: true, error: '' },
     );
     assert.deepEqual(await rpc<DeleteVLANResponse>((done) => h.client.deleteVlan({ vlanId: 7 }, done)), { success: true, error: '' });
@@ -132,13 +137,13 @@ describe('RouterService over gRPC', () => {
       );
       assert.deepEqual(
         await rpc<AddPortMappingResponse>((done) =>
-          h.client.addPortMapping({ containerIp: '172.18.0.5', containerPort: 80, hostPort: 8080, protocol: 'tcp', vlanId: 0, hostIp: '' }, done),
+          h.client.addPortMapping(portRequest({ vlanId: 0 }), done),
         ),
         { success: true, error: '' },
       );
     }
     const conflict = await rejection(
-      rpc((done) => h.client.addPortMapping({ containerIp: '172.18.0.6', containerPort: 80, hostPort: 8080, protocol: 'tcp', vlanId: 100, hostIp: '' }, done)),
+      rpc((done) => h.client.addPortMapping(portRequest({ containerIp: '172.18.0.6' }), done)),
     );
     assert.equal(conflict.code, status.ALREADY_EXISTS);
 
@@ -162,9 +167,39 @@ describe('RouterService over gRPC', () => {
           dns: { enabled: true, domain: 'example.test', hosts: { db: '172.18.0.6', web: '172.18.0.5' } },
         },
       ],
-      portMappings: [{ protocol: 'tcp', hostIp: '', hostPort: 8080, containerIp: '172.18.0.5', containerPort: 80, vlanId: 100 }],
+      portMappings: [
+        { protocol: 'tcp', hostIp: '', hostPort: 8080, containerIp: '172.18.0.5', containerPort: 80, vlanId: 100, hostPortEnd: 8080, allowedSources: [] },
+      ],
     });
     assert.deepEqual(Object.keys(state.networks[0]?.dns?.hosts ?? {}), ['db', 'web']);
+  });
+
+  test('port ranges, sources and sctp reach the router and come back in GetState', async () => {
+    const ok = { success: true, error: '' };
+    const range = portRequest({ hostPort: 9000, hostPortEnd: 9010, containerPort: 7000, protocol: 'SCTP', allowedSources: ['192.0.2.9', '192.0.2.0/24', '10.0.0.1'] });
+    assert.deepEqual(await rpc<AddPortMappingResponse>((done) => h.client.addPortMapping(range, done)), ok);
+    const listed = async () => (await rpc<GetStateResponse>((done) => h.client.getState({ vlanId: 100 }, done))).portMappings;
+    const want = {
+      protocol: 'sctp', hostIp: '', hostPort: 9000, containerIp: '172.18.0.5', containerPort: 7000, vlanId: 100, hostPortEnd: 9010, allowedSources: ['10.0.0.1/32', '192.0.2.0/24'],
+    };
+    assert.deepEqual((await listed()).filter((m) => m.hostPort === 9000), [want]);
+    assert.deepEqual(await rejection(rpc((done) => h.client.addPortMapping({ ...range, hostPort: 9005, hostPortEnd: 0 }, done))), {
+      code: status.ALREADY_EXISTS,
+      details: 'host ports *:9000-9010/sctp are already published to 172.18.0.5:7000-7010 (VLAN 100) from 10.0.0.1/32, 192.0.2.0/24: remove that mapping first',
+    });
+    assert.deepEqual(await rejection(rpc((done) => h.client.addPortMapping({ ...range, allowedSources: ['192.0.2.1/24'] }, done))), {
+      code: status.INVALID_ARGUMENT,
+      details: 'allowed_sources entry 192.0.2.1/24 has host bits set: did you mean 192.0.2.0/24?',
+    });
+    const remove = (hostPort: number, hostPortEnd: number) =>
+      rpc<RemovePortMappingResponse>((done) => h.client.removePortMapping({ hostPort, protocol: 'sctp', hostIp: '', hostPortEnd }, done));
+    assert.deepEqual(await rejection(remove(9005, 0)), {
+      code: status.FAILED_PRECONDITION,
+      details: 'host ports *:9000-9010/sctp are published as one range: remove it by its first port 9000',
+    });
+    assert.equal((await rejection(remove(9000, 9009))).code, status.FAILED_PRECONDITION);
+    assert.deepEqual(await remove(9000, 9010), ok);
+    assert.deepEqual((await listed()).filter((m) => m.hostPort === 9000), []);
   });
 
   test('ListVLANs filters by VLAN and rejects an out-of-range filter', async () => {

@@ -3,7 +3,16 @@ import { Metadata, Server, type ServiceError } from '@grpc/grpc-js';
 import { RouterServiceService, type HealthResponse, type RouterServiceServer } from '@router-service/proto';
 import { createRouterClient } from '../src/index.js';
 
-export const status: HealthResponse = { healthy: true, status: 'ok', activeVlans: 3, uptimeSeconds: 7 };
+export const status: HealthResponse = {
+  healthy: true,
+  status: 'ok',
+  activeVlans: 3,
+  uptimeSeconds: 7,
+  firewallBackend: 'none',
+  dnsBackend: 'none',
+  kernelInSync: true,
+  kernelDrift: '',
+};
 
 function unimplemented(): never {
   throw new Error('not called by these tests');

@@ -8,7 +8,7 @@ import type { IpLinkRecord } from './ip-json.js';
 import type { IpResult, IpRunner } from './ip-runner.js';
 import { ipv4Network, parseIpv4Interface } from './ipv4.js';
 import type { Ipv4Interface } from './ipv4.js';
-import { ipForwardingSetting, isolationSettings, promoteSecondariesSetting } from './sysctl.js';
+import { ipForwardingSetting, isolationSettings, networkLinkSettings, promoteSecondariesSetting } from './sysctl.js';
 import type { SysctlSetting, SysctlWriter } from './sysctl.js';
 
 /** The ifalias that marks a link as created by router-service. */
@@ -168,8 +168,9 @@ export class Iproute2VlanBackend implements VlanBackend {
       }
     }
     // Harden the link before it gets an address, so that it never answers
-    // for other VLANs, even briefly.
-    await this.#applySysctl([...isolationSettings(name), promoteSecondariesSetting(name)], `isolating ${name}`);
+    // for other VLANs, even briefly; and let it carry the router's own
+    // connections to ports published on 127.0.0.1.
+    await this.#applySysctl([...networkLinkSettings(name), promoteSecondariesSetting(name)], `isolating ${name}`);
     await this.#converge(current, { mtu, address, up: true });
     const status = await this.status(name);
     if (status === undefined) {
@@ -214,10 +215,13 @@ export class Iproute2VlanBackend implements VlanBackend {
   }
 
   async isolate(name: string): Promise<void> {
-    if ((await this.#readLink(checkDeviceName(name))) === undefined) {
+    const link = await this.#readLink(checkDeviceName(name));
+    if (link === undefined) {
       throw precondition(`cannot isolate interface ${name}: it does not exist`);
     }
-    await this.#applySysctl(isolationSettings(name), `isolating ${name}`);
+    // A link of ours is a network link; any other one (the parent) is not.
+    const settings = isOwned(link) ? networkLinkSettings(name) : isolationSettings(name);
+    await this.#applySysctl(settings, `isolating ${name}`);
   }
 
   async enableForwarding(): Promise<void> {

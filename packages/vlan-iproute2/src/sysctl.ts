@@ -74,4 +74,17 @@ export function promoteSecondariesSetting(device: string): SysctlSetting {
   return deviceSetting(device, 'promote_secondaries', 1);
 }
 
+/**
+ * A network link's settings: isolation, plus route_localnet=1, which lets
+ * the link carry loopback addresses. The router's own connection to a port
+ * published on 127.0.0.1 is DNATed to a container behind the link and
+ * leaves with its 127.0.0.1 source until the firewall masquerades it, and
+ * the answer comes back to 127.0.0.1. Not for the parent: there it would
+ * let any neighbour aim at the router's loopback. The firewall drops
+ * whatever a network sends to 127.0.0.0/8.
+ */
+export function networkLinkSettings(device: string): SysctlSetting[] {
+  return [...isolationSettings(device), deviceSetting(device, 'route_localnet', 1)];
+}
+
 export const ipForwardingSetting: SysctlSetting = { path: ['net', 'ipv4', 'ip_forward'], value: '1' };

@@ -20,6 +20,7 @@ const isolation = [
   'sysctl net/ipv4/conf/eth0.100/arp_ignore=1',
   'sysctl net/ipv4/conf/eth0.100/arp_announce=2',
   'sysctl net/ipv4/conf/eth0.100/rp_filter=1',
+  'sysctl net/ipv4/conf/eth0.100/route_localnet=1',
   'sysctl net/ipv4/conf/eth0.100/promote_secondaries=1',
 ];
 
@@ -80,6 +81,7 @@ describe('ensureVlan commands', () => {
           'net/ipv4/conf/eth0.100/arp_ignore=1',
           'net/ipv4/conf/eth0.100/arp_announce=2',
           'net/ipv4/conf/eth0.100/rp_filter=1',
+          'net/ipv4/conf/eth0.100/route_localnet=1',
           'net/ipv4/conf/eth0.100/promote_secondaries=1',
         ],
       },

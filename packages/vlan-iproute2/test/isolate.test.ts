@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { RouterError } from '@router-service/core';
 import { Netns } from '@router-service/test-support';
-import { createIproute2VlanBackend } from '../src/index.js';
+import { OWNER_ALIAS, createIproute2VlanBackend } from '../src/index.js';
 
 const ARPING = '/usr/bin/arping';
 
@@ -51,6 +51,16 @@ test('isolate stops ARP answers for addresses of other interfaces', async () => 
     assert.equal(await router.sysctl('net', 'ipv4', 'conf', 'b0', key), value, key);
     assert.equal(await router.sysctl('net', 'ipv4', 'conf', 'a0', key), '0', `${key} of a0 changed`);
   }
+  // Not a link of ours, so not a network link: loopback addresses stay off it.
+  assert.equal(await router.sysctl('net', 'ipv4', 'conf', 'b0', 'route_localnet'), '0');
+});
+
+test('isolate lets a link of ours carry loopback addresses, as network links must', async () => {
+  await router.ip('link', 'add', 'd0.7', 'type', 'veth', 'peer', 'name', 'd1');
+  await router.ip('link', 'set', 'dev', 'd0.7', 'alias', OWNER_ALIAS);
+  await createIproute2VlanBackend({ netns: router.name }).isolate('d0.7');
+  assert.equal(await router.sysctl('net', 'ipv4', 'conf', 'd0.7', 'route_localnet'), '1');
+  assert.equal(await router.sysctl('net', 'ipv4', 'conf', 'd0.7', 'arp_ignore'), '1');
 });
 
 test('isolate reaches dotted names and refuses missing ones', async () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Completed, Netns } from '@router-service/test-support';
-import { routerService } from './artifacts.js';
+import { routerService, type Program } from './artifacts.js';
 import { connectRouter, type RouterClient } from './router-client.js';
 
 /** How long the daemon may take to answer after starting (slow under emulation in the helper VM). */
@@ -51,11 +51,16 @@ export class Daemon {
 
   /**
    * Starts router-service in ns with its state in stateDir and waits until
-   * it answers GetHealth. `extra` flags follow the standard ones.
+   * it answers GetHealth. `extra` flags follow the standard ones; `program`
+   * replaces the built one (e.g. the same program under node module hooks).
    */
-  static async start(ns: Netns, stateDir: string, extra: readonly string[] = ['--parent', 'eth0']): Promise<Daemon> {
+  static async start(
+    ns: Netns,
+    stateDir: string,
+    extra: readonly string[] = ['--parent', 'eth0'],
+    program: Program = routerService(),
+  ): Promise<Daemon> {
     const socketDir = await mkdtemp(join(tmpdir(), 'router-service-it-'));
-    const program = routerService();
     const argv = ns.execArgv(program.file, [...program.args, ...daemonArgs(stateDir, join(socketDir, 'router.sock'), extra)]);
     const daemon = new Daemon(spawn(argv.file, argv.args, { stdio: ['ignore', 'pipe', 'pipe'] }), socketDir);
     try {
@@ -77,7 +82,8 @@ export class Daemon {
     this.client.close();
     if (this.#exit !== undefined) return this.#exit;
     this.#child.kill('SIGTERM');
-    const timeout = sleep(STOP_TIMEOUT_MS).then(() => undefined);
+    // Unreferenced: a daemon that stops in time must not keep the tests alive for the rest of the wait.
+    const timeout = sleep(STOP_TIMEOUT_MS, undefined, { ref: false }).then(() => undefined);
     const exit = await Promise.race([this.#exited, timeout]);
     if (exit === undefined) throw new Error(`router-service did not stop within ${STOP_TIMEOUT_MS} ms of SIGTERM:\n${this.#output}`);
     return exit;

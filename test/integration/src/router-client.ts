@@ -35,6 +35,8 @@ export interface PortMapping {
   container_ip: string;
   container_port: number;
   vlan_id: number;
+  host_port_end: number;
+  allowed_sources: string[];
 }
 
 export interface NetworkState {
@@ -89,15 +91,26 @@ export interface RouterMethods {
       protocol?: string;
       vlan_id?: number;
       host_ip?: string;
+      host_port_end?: number;
+      allowed_sources?: string[];
     },
     Outcome,
   ];
-  RemovePortMapping: [{ host_port?: number; protocol?: string; host_ip?: string }, Outcome];
+  RemovePortMapping: [{ host_port?: number; protocol?: string; host_ip?: string; host_port_end?: number }, Outcome];
   ListVLANs: [{ vlan_id?: number }, { vlans: VlanInterface[]; error: string }];
   GetHealth: [
     Record<string, never>,
     // uint64 arrives as a decimal string (proto-loader's longs: String).
-    { healthy: boolean; status: string; active_vlans: number; uptime_seconds: string },
+    {
+      healthy: boolean;
+      status: string;
+      active_vlans: number;
+      uptime_seconds: string;
+      firewall_backend: string;
+      dns_backend: string;
+      kernel_in_sync: boolean;
+      kernel_drift: string;
+    },
   ];
   RemoveDNSHosts: [{ vlan_id: number; names?: string[] }, Outcome];
   GetState: [{ vlan_id?: number }, GetStateResponse];

@@ -68,7 +68,7 @@ const refusals: readonly Refusal[] = [
   { name: 'AddPortMapping on an absent network', call: (c) => c.call('AddPortMapping', { ...port, vlan_id: 9 }), code: status.NOT_FOUND, message: 'VLAN 9 does not exist' },
   { name: 'AddPortMapping to a malformed container address', call: (c) => c.call('AddPortMapping', { ...port, container_ip: 'x' }), code: status.INVALID_ARGUMENT, message: 'container_ip "x" is not an IP address' },
   { name: 'AddPortMapping to an address of no network', call: (c) => c.call('AddPortMapping', port), code: status.NOT_FOUND, message: "no network's subnet contains container_ip 172.18.0.2" },
-  { name: 'RemovePortMapping of sctp', call: (c) => c.call('RemovePortMapping', { host_port: 80, protocol: 'sctp' }), code: status.INVALID_ARGUMENT, message: 'protocol "sctp" is not supported' },
+  { name: 'RemovePortMapping of icmp', call: (c) => c.call('RemovePortMapping', { host_port: 80, protocol: 'icmp' }), code: status.INVALID_ARGUMENT, message: 'protocol "icmp" is not supported: use tcp, udp or sctp' },
   { name: 'RemovePortMapping of port 0', call: (c) => c.call('RemovePortMapping', { host_port: 0, protocol: 'tcp' }), code: status.INVALID_ARGUMENT, message: 'host_port 0 is out of range' },
   { name: 'RemovePortMapping of port 70000', call: (c) => c.call('RemovePortMapping', { host_port: 70000, protocol: 'udp' }), code: status.INVALID_ARGUMENT, message: 'host_port 70000 is out of range' },
   { name: 'RemovePortMapping on a malformed host address', call: (c) => c.call('RemovePortMapping', { host_port: 80, protocol: 'tcp', host_ip: 'x' }), code: status.INVALID_ARGUMENT, message: 'host_ip "x" is not an IPv4 address' },
@@ -191,7 +191,7 @@ describe('a running daemon', () => {
     test('health', async () => {
       const result = await runRouterctl(daemon.socketPath, ['health']);
       assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stdout, /^healthy {3}true\nstatus {4}ok\nnetworks {2}0\nuptime {4}[0-9hms]+\n$/);
+      assert.match(result.stdout, /^healthy {3}true\nstatus {4}ok\nnetworks {2}0\nuptime {4}[0-9hms]+\nfirewall {2}nft\ndns {7}none\nkernel {4}in sync\n$/);
     });
 
     test('status', async () => {
@@ -199,7 +199,7 @@ describe('a running daemon', () => {
       assert.equal(result.code, 0, result.stderr);
       assert.match(
         result.stdout,
-        /^health: ok, 0 networks, 0 port mappings, up [0-9hms]+\n\nVLAN {2}NAME {2}INTERFACE {2}SUBNET {2}GATEWAY {2}MTU {2}STATE {2}NAT {2}MAC\n$/,
+        /^health: ok, 0 networks, 0 port mappings, up [0-9hms]+\nbackends: firewall nft, dns none\nkernel: in sync\n\nVLAN {2}NAME {2}INTERFACE {2}SUBNET {2}GATEWAY {2}MTU {2}STATE {2}NAT {2}MAC\n$/,
       );
     });
 

@@ -219,8 +219,8 @@ test('port mappings are added once, conflicts refused, and removed alone or with
       'is already published',
     );
     assert.deepEqual((await client.call('GetState', {})).port_mappings, [
-      { protocol: 'tcp', host_ip: '', host_port: 8080, container_ip: '172.18.0.2', container_port: 80, vlan_id: 100 },
-      { protocol: 'udp', host_ip: '192.168.64.2', host_port: 53, container_ip: '172.18.0.3', container_port: 5353, vlan_id: 100 },
+      { protocol: 'tcp', host_ip: '', host_port: 8080, container_ip: '172.18.0.2', container_port: 80, vlan_id: 100, host_port_end: 8080, allowed_sources: [] },
+      { protocol: 'udp', host_ip: '192.168.64.2', host_port: 53, container_ip: '172.18.0.3', container_port: 5353, vlan_id: 100, host_port_end: 53, allowed_sources: [] },
     ]);
     for (let round = 0; round < 2; round++) {
       assert.deepEqual(await client.call('RemovePortMapping', { host_port: 8080, protocol: 'tcp' }), ok);
@@ -296,7 +296,7 @@ test('routerctl creates, shows and deletes a network', () =>
 
     const shown = await runRouterctl(daemon.socketPath, ['status']);
     assert.equal(shown.code, 0, shown.stderr);
-    assert.match(shown.stdout, /^health: ok, 1 networks, 0 port mappings, up [0-9hms]+\n\n/);
+    assert.match(shown.stdout, /^health: ok, 1 networks, 0 port mappings, up [0-9hms]+\nbackends: firewall nft, dns none\nkernel: in sync\n\n/);
     assert.ok(
       shown.stdout.includes(`100   web   eth0.100   172.18.0.0/16  172.18.0.1  1500  up     off  ${link.mac}\n`),
       shown.stdout,

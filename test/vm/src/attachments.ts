@@ -246,8 +246,8 @@ export function checkState(state: GetStateResponse): void {
     throw new Error(`VLAN 100 DNS: ${JSON.stringify(dns) ?? '<nil>'}`);
   }
   const want = [
-    PortMapping.create({ protocol: 'tcp', hostPort: 8080, containerIp: '172.18.0.2', containerPort: 80, vlanId: 100 }),
-    PortMapping.create({ protocol: 'udp', hostPort: 5353, containerIp: '172.19.0.2', containerPort: 53, vlanId: 200 }),
+    PortMapping.create({ protocol: 'tcp', hostPort: 8080, hostPortEnd: 8080, containerIp: '172.18.0.2', containerPort: 80, vlanId: 100 }),
+    PortMapping.create({ protocol: 'udp', hostPort: 5353, hostPortEnd: 5353, containerIp: '172.19.0.2', containerPort: 53, vlanId: 200 }),
   ];
   if (state.portMappings.length !== want.length) {
     throw new Error(`port mappings: ${JSON.stringify(state.portMappings)}`);

@@ -48,11 +48,17 @@ export class Daemon {
   }
 }
 
+/** DaemonOptions are the settings a start may change. */
+export interface DaemonOptions {
+  /** The state directory; the scenario's own by default. */
+  readonly stateDir?: string;
+}
+
 /** startDaemon starts router-service as the router, appending its output to the daemon log. */
-export async function startDaemon(extra: readonly string[] = []): Promise<Daemon> {
+export async function startDaemon(extra: readonly string[] = [], options: DaemonOptions = {}): Promise<Daemon> {
   const args = [
     '--parent', 'eth0',
-    '--state-dir', stateDir,
+    '--state-dir', options.stateDir ?? stateDir,
     '--resync-interval', resyncInterval,
     '--listen', `vsock://:${servicePort}`,
     '--listen', `unix://${unixSocket}`,

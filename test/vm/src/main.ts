@@ -6,7 +6,9 @@
  * Topology: the router's eth0 is one end of a veth whose other end sits on a
  * Linux bridge in the "fabric" namespace. Container namespaces attach to that
  * bridge and put their address on a VLAN subinterface of their own, as
- * container VMs do. The client reaches the daemon over vsock loopback (CID 1).
+ * container VMs do; for the firewall checks an outside host joins the bridge
+ * untagged, as the LAN behind the uplink. The client reaches the daemon over
+ * vsock loopback (CID 1).
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -15,6 +17,7 @@ import { asError, Checks, errorOf } from './checks.js';
 import { dialVsock } from './client.js';
 import { daemonLog, startDaemon } from './daemon.js';
 import { runDemo } from './demo.js';
+import { firewalls } from './firewall.js';
 import { restart } from './restart.js';
 import { scenario } from './scenario.js';
 import { runSuites } from './suites.js';
@@ -48,6 +51,10 @@ async function runTest(): Promise<boolean> {
   const aborted = await errorOf(runScenario(checks));
   if (aborted !== null) {
     checks.check('the scenario runs to its end', aborted);
+  }
+  const firewallsAborted = await errorOf(firewalls(checks));
+  if (firewallsAborted !== null) {
+    checks.check('the firewall scenario runs to its end', firewallsAborted);
   }
   if (checks.failed > 0) {
     const log = await readFile(daemonLog, 'utf8').catch(() => undefined);

@@ -10,11 +10,15 @@ import { asError, type Checks } from './checks.js';
 const payloadDir = '/opt/router-service-test';
 const suitesDir = join(payloadDir, 'suites');
 const envFile = join(payloadDir, 'env');
-const suiteNames = ['vsock', 'transport', 'integration'] as const;
+const suiteNames = ['vsock', 'transport', 'integration', 'firewall'] as const;
 /** A hung test fails after this long instead of holding up the VM until its timeout. */
 const testTimeoutMs = 120_000;
-/** The backstop for a suite whose runner never ends: it is stopped and counts as failed. */
-const suiteTimeoutMs = 600_000;
+/**
+ * The backstop for a suite whose runner never ends: it is stopped and counts
+ * as failed. The firewall suite, two backends' worth of packets from Node
+ * clients that each take seconds to start under emulation, is the longest.
+ */
+const suiteTimeoutMs = 1_200_000;
 
 /** TapSummary holds the counts from the summary a TAP reporter prints last. */
 export interface TapSummary {

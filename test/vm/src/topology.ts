@@ -79,6 +79,40 @@ export async function setContainerAddr(name: string, vlan: number, addr: string)
   await ipAll(['-n', name, 'addr', 'add', addr, 'dev', device], ['-n', name, 'link', 'set', device, 'up']);
 }
 
+/**
+ * The outside: a host on the LAN the router's eth0 also sits on, sending
+ * untagged frames through the fabric bridge. It routes the containers'
+ * range through the router, so that it can answer a container that is not
+ * masqueraded and can try to reach containers directly.
+ */
+export const outside = {
+  namespace: 'outside',
+  address: '192.168.64.1',
+  /** A second address, for a source a port mapping does not allow. */
+  otherAddress: '192.168.64.9',
+  /** The router's own address on the LAN, on its eth0. */
+  router: '192.168.64.2',
+  prefixLength: 24,
+  containerRange: '172.16.0.0/12',
+} as const;
+
+/**
+ * addOutside plugs the outside host into the fabric and gives the router's
+ * eth0, the uplink, its address on the LAN; it also gives each container a
+ * default route through its gateway.
+ */
+export async function addOutside(): Promise<void> {
+  await addContainer(outside.namespace);
+  const len = String(outside.prefixLength);
+  await ipAll(
+    ['-n', outside.namespace, 'addr', 'add', `${outside.address}/${len}`, 'dev', 'eth0'],
+    ['-n', outside.namespace, 'addr', 'add', `${outside.otherAddress}/${len}`, 'dev', 'eth0'],
+    ['-n', outside.namespace, 'route', 'add', outside.containerRange, 'via', outside.router],
+    ['addr', 'add', `${outside.router}/${len}`, 'dev', 'eth0'],
+    ...[net100, net200].map((network) => ['-n', network.container, 'route', 'replace', 'default', 'via', network.gateway]),
+  );
+}
+
 /** ping reports whether namespace reaches dst; it tries a few times because the first packet also waits for ARP. */
 export async function ping(namespace: string, dst: string): Promise<boolean> {
   for (let attempt = 0; attempt < 3; attempt++) {

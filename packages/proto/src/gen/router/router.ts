@@ -116,11 +116,22 @@ export interface AddPortMappingRequest {
   containerIp: string;
   containerPort: number;
   hostPort: number;
-  /** "tcp" or "udp". */
+  /** "tcp", "udp" or "sctp". */
   protocol: string;
   vlanId: number;
   /** Host address to publish on; empty means every address. */
   hostIp: string;
+  /**
+   * The last host port of a range: host_port..host_port_end map one-to-one
+   * onto container_port..container_port + (host_port_end - host_port).
+   * 0 or equal to host_port publishes one port.
+   */
+  hostPortEnd: number;
+  /**
+   * IPv4 CIDRs or bare addresses allowed to reach the mapping; empty lets
+   * every source in.
+   */
+  allowedSources: string[];
 }
 
 export interface AddPortMappingResponse {
@@ -133,6 +144,11 @@ export interface RemovePortMappingRequest {
   protocol: string;
   /** As given to AddPortMapping; empty means the every-address mapping. */
   hostIp: string;
+  /**
+   * 0 removes the mapping that starts at host_port, whatever its end;
+   * otherwise it must equal the end of that mapping's range.
+   */
+  hostPortEnd: number;
 }
 
 export interface RemovePortMappingResponse {
@@ -171,6 +187,17 @@ export interface HealthResponse {
   status: string;
   activeVlans: number;
   uptimeSeconds: number;
+  /**
+   * Extensions. The firewall and DNS backends in use ("none" when there is
+   * none). kernel_in_sync says whether the kernel's firewall equals the
+   * rendering of the desired state (always true without a firewall); when
+   * it is not, kernel_drift says what differs and a resync repairs it.
+   * Drift does not make healthy false: healthy says whether reconciling works.
+   */
+  firewallBackend: string;
+  dnsBackend: string;
+  kernelInSync: boolean;
+  kernelDrift: string;
 }
 
 export interface RemoveDNSHostsRequest {
@@ -224,6 +251,10 @@ export interface PortMapping {
   containerIp: string;
   containerPort: number;
   vlanId: number;
+  /** The last host port of the range; equal to host_port for one port. */
+  hostPortEnd: number;
+  /** Canonical IPv4 CIDRs allowed to reach the mapping, sorted; empty: any. */
+  allowedSources: string[];
 }
 
 function createBaseCreateVLANRequest(): CreateVLANRequest {
@@ -1402,7 +1433,16 @@ export const ConfigureDNSResponse: MessageFns<ConfigureDNSResponse> = {
 };
 
 function createBaseAddPortMappingRequest(): AddPortMappingRequest {
-  return { containerIp: "", containerPort: 0, hostPort: 0, protocol: "", vlanId: 0, hostIp: "" };
+  return {
+    containerIp: "",
+    containerPort: 0,
+    hostPort: 0,
+    protocol: "",
+    vlanId: 0,
+    hostIp: "",
+    hostPortEnd: 0,
+    allowedSources: [],
+  };
 }
 
 export const AddPortMappingRequest: MessageFns<AddPortMappingRequest> = {
@@ -1424,6 +1464,12 @@ export const AddPortMappingRequest: MessageFns<AddPortMappingRequest> = {
     }
     if (message.hostIp !== "") {
       writer.uint32(50).string(message.hostIp);
+    }
+    if (message.hostPortEnd !== 0) {
+      writer.uint32(56).uint32(message.hostPortEnd);
+    }
+    for (const v of message.allowedSources) {
+      writer.uint32(66).string(v!);
     }
     return writer;
   },
@@ -1489,6 +1535,22 @@ export const AddPortMappingRequest: MessageFns<AddPortMappingRequest> = {
             message.hostIp = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.hostPortEnd = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.allowedSources.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1529,6 +1591,16 @@ export const AddPortMappingRequest: MessageFns<AddPortMappingRequest> = {
         : isSet(object.host_ip)
         ? globalThis.String(object.host_ip)
         : "",
+      hostPortEnd: isSet(object.hostPortEnd)
+        ? globalThis.Number(object.hostPortEnd)
+        : isSet(object.host_port_end)
+        ? globalThis.Number(object.host_port_end)
+        : 0,
+      allowedSources: globalThis.Array.isArray(object?.allowedSources)
+        ? object.allowedSources.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.allowed_sources)
+        ? object.allowed_sources.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1552,6 +1624,12 @@ export const AddPortMappingRequest: MessageFns<AddPortMappingRequest> = {
     if (message.hostIp !== "") {
       obj.hostIp = message.hostIp;
     }
+    if (message.hostPortEnd !== 0) {
+      obj.hostPortEnd = Math.round(message.hostPortEnd);
+    }
+    if (message.allowedSources?.length) {
+      obj.allowedSources = message.allowedSources;
+    }
     return obj;
   },
 
@@ -1566,6 +1644,8 @@ export const AddPortMappingRequest: MessageFns<AddPortMappingRequest> = {
     message.protocol = object.protocol ?? "";
     message.vlanId = object.vlanId ?? 0;
     message.hostIp = object.hostIp ?? "";
+    message.hostPortEnd = object.hostPortEnd ?? 0;
+    message.allowedSources = object.allowedSources?.map((e) => e) || [];
     return message;
   },
 };
@@ -1656,7 +1736,7 @@ export const AddPortMappingResponse: MessageFns<AddPortMappingResponse> = {
 };
 
 function createBaseRemovePortMappingRequest(): RemovePortMappingRequest {
-  return { hostPort: 0, protocol: "", hostIp: "" };
+  return { hostPort: 0, protocol: "", hostIp: "", hostPortEnd: 0 };
 }
 
 export const RemovePortMappingRequest: MessageFns<RemovePortMappingRequest> = {
@@ -1669,6 +1749,9 @@ export const RemovePortMappingRequest: MessageFns<RemovePortMappingRequest> = {
     }
     if (message.hostIp !== "") {
       writer.uint32(26).string(message.hostIp);
+    }
+    if (message.hostPortEnd !== 0) {
+      writer.uint32(32).uint32(message.hostPortEnd);
     }
     return writer;
   },
@@ -1710,6 +1793,14 @@ export const RemovePortMappingRequest: MessageFns<RemovePortMappingRequest> = {
             message.hostIp = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.hostPortEnd = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1735,6 +1826,11 @@ export const RemovePortMappingRequest: MessageFns<RemovePortMappingRequest> = {
         : isSet(object.host_ip)
         ? globalThis.String(object.host_ip)
         : "",
+      hostPortEnd: isSet(object.hostPortEnd)
+        ? globalThis.Number(object.hostPortEnd)
+        : isSet(object.host_port_end)
+        ? globalThis.Number(object.host_port_end)
+        : 0,
     };
   },
 
@@ -1749,6 +1845,9 @@ export const RemovePortMappingRequest: MessageFns<RemovePortMappingRequest> = {
     if (message.hostIp !== "") {
       obj.hostIp = message.hostIp;
     }
+    if (message.hostPortEnd !== 0) {
+      obj.hostPortEnd = Math.round(message.hostPortEnd);
+    }
     return obj;
   },
 
@@ -1760,6 +1859,7 @@ export const RemovePortMappingRequest: MessageFns<RemovePortMappingRequest> = {
     message.hostPort = object.hostPort ?? 0;
     message.protocol = object.protocol ?? "";
     message.hostIp = object.hostIp ?? "";
+    message.hostPortEnd = object.hostPortEnd ?? 0;
     return message;
   },
 };
@@ -2308,7 +2408,16 @@ export const HealthRequest: MessageFns<HealthRequest> = {
 };
 
 function createBaseHealthResponse(): HealthResponse {
-  return { healthy: false, status: "", activeVlans: 0, uptimeSeconds: 0 };
+  return {
+    healthy: false,
+    status: "",
+    activeVlans: 0,
+    uptimeSeconds: 0,
+    firewallBackend: "",
+    dnsBackend: "",
+    kernelInSync: false,
+    kernelDrift: "",
+  };
 }
 
 export const HealthResponse: MessageFns<HealthResponse> = {
@@ -2324,6 +2433,18 @@ export const HealthResponse: MessageFns<HealthResponse> = {
     }
     if (message.uptimeSeconds !== 0) {
       writer.uint32(32).uint64(message.uptimeSeconds);
+    }
+    if (message.firewallBackend !== "") {
+      writer.uint32(42).string(message.firewallBackend);
+    }
+    if (message.dnsBackend !== "") {
+      writer.uint32(50).string(message.dnsBackend);
+    }
+    if (message.kernelInSync !== false) {
+      writer.uint32(56).bool(message.kernelInSync);
+    }
+    if (message.kernelDrift !== "") {
+      writer.uint32(66).string(message.kernelDrift);
     }
     return writer;
   },
@@ -2373,6 +2494,38 @@ export const HealthResponse: MessageFns<HealthResponse> = {
             message.uptimeSeconds = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.firewallBackend = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.dnsBackend = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.kernelInSync = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.kernelDrift = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2399,6 +2552,26 @@ export const HealthResponse: MessageFns<HealthResponse> = {
         : isSet(object.uptime_seconds)
         ? globalThis.Number(object.uptime_seconds)
         : 0,
+      firewallBackend: isSet(object.firewallBackend)
+        ? globalThis.String(object.firewallBackend)
+        : isSet(object.firewall_backend)
+        ? globalThis.String(object.firewall_backend)
+        : "",
+      dnsBackend: isSet(object.dnsBackend)
+        ? globalThis.String(object.dnsBackend)
+        : isSet(object.dns_backend)
+        ? globalThis.String(object.dns_backend)
+        : "",
+      kernelInSync: isSet(object.kernelInSync)
+        ? globalThis.Boolean(object.kernelInSync)
+        : isSet(object.kernel_in_sync)
+        ? globalThis.Boolean(object.kernel_in_sync)
+        : false,
+      kernelDrift: isSet(object.kernelDrift)
+        ? globalThis.String(object.kernelDrift)
+        : isSet(object.kernel_drift)
+        ? globalThis.String(object.kernel_drift)
+        : "",
     };
   },
 
@@ -2416,6 +2589,18 @@ export const HealthResponse: MessageFns<HealthResponse> = {
     if (message.uptimeSeconds !== 0) {
       obj.uptimeSeconds = Math.round(message.uptimeSeconds);
     }
+    if (message.firewallBackend !== "") {
+      obj.firewallBackend = message.firewallBackend;
+    }
+    if (message.dnsBackend !== "") {
+      obj.dnsBackend = message.dnsBackend;
+    }
+    if (message.kernelInSync !== false) {
+      obj.kernelInSync = message.kernelInSync;
+    }
+    if (message.kernelDrift !== "") {
+      obj.kernelDrift = message.kernelDrift;
+    }
     return obj;
   },
 
@@ -2428,6 +2613,10 @@ export const HealthResponse: MessageFns<HealthResponse> = {
     message.status = object.status ?? "";
     message.activeVlans = object.activeVlans ?? 0;
     message.uptimeSeconds = object.uptimeSeconds ?? 0;
+    message.firewallBackend = object.firewallBackend ?? "";
+    message.dnsBackend = object.dnsBackend ?? "";
+    message.kernelInSync = object.kernelInSync ?? false;
+    message.kernelDrift = object.kernelDrift ?? "";
     return message;
   },
 };
@@ -3094,7 +3283,16 @@ export const DNSConfig_HostsEntry: MessageFns<DNSConfig_HostsEntry> = {
 };
 
 function createBasePortMapping(): PortMapping {
-  return { protocol: "", hostIp: "", hostPort: 0, containerIp: "", containerPort: 0, vlanId: 0 };
+  return {
+    protocol: "",
+    hostIp: "",
+    hostPort: 0,
+    containerIp: "",
+    containerPort: 0,
+    vlanId: 0,
+    hostPortEnd: 0,
+    allowedSources: [],
+  };
 }
 
 export const PortMapping: MessageFns<PortMapping> = {
@@ -3116,6 +3314,12 @@ export const PortMapping: MessageFns<PortMapping> = {
     }
     if (message.vlanId !== 0) {
       writer.uint32(48).uint32(message.vlanId);
+    }
+    if (message.hostPortEnd !== 0) {
+      writer.uint32(56).uint32(message.hostPortEnd);
+    }
+    for (const v of message.allowedSources) {
+      writer.uint32(66).string(v!);
     }
     return writer;
   },
@@ -3181,6 +3385,22 @@ export const PortMapping: MessageFns<PortMapping> = {
             message.vlanId = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.hostPortEnd = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.allowedSources.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3221,6 +3441,16 @@ export const PortMapping: MessageFns<PortMapping> = {
         : isSet(object.vlan_id)
         ? globalThis.Number(object.vlan_id)
         : 0,
+      hostPortEnd: isSet(object.hostPortEnd)
+        ? globalThis.Number(object.hostPortEnd)
+        : isSet(object.host_port_end)
+        ? globalThis.Number(object.host_port_end)
+        : 0,
+      allowedSources: globalThis.Array.isArray(object?.allowedSources)
+        ? object.allowedSources.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.allowed_sources)
+        ? object.allowed_sources.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -3244,6 +3474,12 @@ export const PortMapping: MessageFns<PortMapping> = {
     if (message.vlanId !== 0) {
       obj.vlanId = Math.round(message.vlanId);
     }
+    if (message.hostPortEnd !== 0) {
+      obj.hostPortEnd = Math.round(message.hostPortEnd);
+    }
+    if (message.allowedSources?.length) {
+      obj.allowedSources = message.allowedSources;
+    }
     return obj;
   },
 
@@ -3258,6 +3494,8 @@ export const PortMapping: MessageFns<PortMapping> = {
     message.containerIp = object.containerIp ?? "";
     message.containerPort = object.containerPort ?? 0;
     message.vlanId = object.vlanId ?? 0;
+    message.hostPortEnd = object.hostPortEnd ?? 0;
+    message.allowedSources = object.allowedSources?.map((e) => e) || [];
     return message;
   },
 };

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+/**
+ * bench-firewall: port publishing through the router-service daemon, each
+ * figure next to the original approach (one `iptables -t nat -A` per port
+ * into one linear chain) measured in the same run, in throwaway network
+ * namespaces (root needed). Prints a markdown report on stdout and progress
+ * on stderr.
+ *
+ * Exit codes: 0 after a complete run, 1 when a step fails, 2 for a bad
+ * command line, 130 when interrupted (SIGINT, SIGTERM), after removing
+ * what the run made.
+ */
+import { cpus, release } from 'node:os';
+import { runChecked } from '@router-service/test-support';
+import { BaselinePublisher } from './baseline.js';
+import { DaemonPublisher } from './daemon-publisher.js';
+import { measure, type Progress, type SubjectResults } from './measurements.js';
+import { parseOptions, USAGE, UsageError, type BenchOptions } from './options.js';
+import { containerPorts } from './ports.js';
+import type { Publisher } from './publisher.js';
+import { renderReport, type Machine } from './report.js';
+import { CONTAINER_IP, Topology } from './topology.js';
+import { TcpTarget } from './traffic.js';
+
+const NFT = '/usr/sbin/nft';
+
+async function version(program: string): Promise<string> {
+  return (await runChecked(program, ['--version'])).stdout.trim();
+}
+
+async function describeMachine(options: BenchOptions): Promise<Machine> {
+  return { cores: cpus().length, kernel: release(), nft: await version(NFT), iptables: await version(options.baselineIptables) };
+}
+
+/** Undoes what the run made (namespaces, processes), newest first; also on SIGINT and SIGTERM. */
+const made: Array<() => Promise<void>> = [];
+
+let unwinding: Promise<void> | undefined;
+
+/** Runs the cleanups; a call while they run (a signal during a run's own cleanup) waits for the same ones. */
+function unwind(): Promise<void> {
+  unwinding ??= (async () => {
+    for (let step = made.pop(); step !== undefined; step = made.pop()) {
+      await step().catch((error: unknown) => process.stderr.write(`bench-firewall: cleaning up: ${String(error)}\n`));
+    }
+  })().finally(() => (unwinding = undefined));
+  return unwinding;
+}
+
+/** Runs every measurement against the publisher `start` makes in a fresh topology, then removes it all. */
+async function measureIn(
+  options: BenchOptions,
+  progress: Progress,
+  start: (topology: Topology) => Promise<Publisher>,
+): Promise<SubjectResults> {
+  try {
+    const topology = await Topology.create();
+    made.push(() => topology.delete());
+    const target = await TcpTarget.start(topology.container, CONTAINER_IP, containerPorts(options.workload.rangeLength));
+    made.push(() => target.stop());
+    const publisher = await start(topology);
+    made.push(() => publisher.close());
+    return await measure(publisher, topology, options.workload, progress);
+  } finally {
+    await unwind();
+  }
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  let options: BenchOptions;
+  try {
+    options = parseOptions(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`bench-firewall: ${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('bench-firewall: needs root (it creates network namespaces)\n');
+    return 1;
+  }
+  const progress: Progress = (message) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
+  let interrupted = false;
+  const interrupt = (signal: NodeJS.Signals) => {
+    interrupted = true;
+    progress(`${signal}: cleaning up`);
+    void unwind().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  try {
+    const machine = await describeMachine(options);
+    const daemon = await measureIn(options, progress, (topology) => DaemonPublisher.start(topology.router, options.backend));
+    const baseline = await measureIn(options, progress, async (topology) => {
+      await topology.configureGateway();
+      return BaselinePublisher.start(topology.router, options.baselineIptables, CONTAINER_IP);
+    });
+    const command = ['node bench/firewall/dist/src/main.js', ...args].join(' ');
+    process.stdout.write(renderReport({ command, machine, workload: options.workload, daemon, baseline }));
+    return 0;
+  } catch (error) {
+    // Interrupted: the steps in flight fail as their processes go; the exit is the handler's.
+    if (interrupted) return new Promise<never>(() => undefined);
+    process.stderr.write(`bench-firewall: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+}
+
+process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,130 @@
+/**
+ * The four measurements, run in turn against one Publisher in its own
+ * topology. Every step checks with real connections that what it published
+ * answers (and, for latency, that a removed port stops answering), so a
+ * fast number can never come from work that did not happen.
+ */
+import type { Workload } from './options.js';
+import * as ports from './ports.js';
+import type { PublishedPorts, Publisher } from './publisher.js';
+import { percentiles, timed, type Percentiles } from './stats.js';
+import { ROUTER_IP, type Topology } from './topology.js';
+import { connectMany, probe, probeClosed, sample } from './traffic.js';
+
+/** Measurement 1 at one size. */
+export interface LatencyAtSize {
+  /** Mappings in place while timing. */
+  readonly size: number;
+  readonly add: Percentiles;
+  readonly remove: Percentiles;
+}
+
+/** Measurement 3: new connections per second through the target mapping. */
+export interface ConnectionRates {
+  /** With the target mapping alone. */
+  readonly alone: number;
+  /** With `size` other mappings in place, the target added after them. */
+  readonly crowded: number;
+  readonly size: number;
+}
+
+/** Measurement 4, or why it could not be taken. */
+export type RangeResult = { readonly kind: 'measured'; readonly addMs: number } | { readonly kind: 'pending'; readonly reason: string };
+
+export interface SubjectResults {
+  readonly name: string;
+  readonly latency: readonly LatencyAtSize[];
+  /** Measurement 2: all concurrent adds, milliseconds. */
+  readonly concurrentAddsMs: number;
+  readonly connections: ConnectionRates;
+  readonly range: RangeResult;
+}
+
+/** Reports progress on stderr, so that stdout holds only the report. */
+export type Progress = (message: string) => void;
+
+/**
+ * Takes the four measurements of one publisher in its topology, whose
+ * container already serves. Leaves the target mapping published.
+ */
+export async function measure(publisher: Publisher, topology: Topology, workload: Workload, progress: Progress): Promise<SubjectResults> {
+  const say = (message: string) => progress(`[${publisher.name}] ${message}`);
+
+  say(`${workload.concurrentAdds} AddPortMapping from ${workload.concurrentClients} clients`);
+  const concurrent = ports.concurrentAdds(workload.concurrentAdds);
+  const concurrentAddsMs = await timed(() => publisher.addConcurrently(concurrent, workload.concurrentClients));
+  await probe(topology.client, ROUTER_IP, sample(ports.hostPorts(concurrent), workload.probesPerCheck));
+  await publisher.removeMany(concurrent);
+
+  say(`a ${workload.rangeLength}-port range in one call`);
+  const range = await measureRange(publisher, topology, workload);
+
+  const latency: LatencyAtSize[] = [];
+  let inPlace = 0;
+  for (const size of workload.sizes) {
+    say(`preloading ${size} mappings`);
+    const more = ports.preloaded(inPlace, size);
+    await publisher.addMany(more);
+    inPlace = size;
+    await probe(topology.client, ROUTER_IP, sample(ports.hostPorts(ports.preloaded(0, size)), workload.probesPerCheck));
+    say(`AddPortMapping and RemovePortMapping with ${size} in place`);
+    latency.push(await latencyAt(size, publisher, topology, workload));
+  }
+
+  // The two rates are taken back to back, as close in time as the removal
+  // allows, so that other load on the machine changes little between them.
+  say(`connection rate with ${inPlace} other mappings in place`);
+  await publisher.add(ports.target);
+  const crowded = await connectionRate(topology, workload);
+  say('connection rate with the target mapping alone');
+  await publisher.removeMany(ports.preloaded(0, inPlace));
+  const alone = await connectionRate(topology, workload);
+  return { name: publisher.name, latency, concurrentAddsMs, connections: { alone, crowded, size: inPlace }, range };
+}
+
+/** Times add-then-remove pairs; the first pair is checked with connections. */
+async function latencyAt(size: number, publisher: Publisher, topology: Topology, workload: Workload): Promise<LatencyAtSize> {
+  const adds: number[] = [];
+  const removes: number[] = [];
+  for (const [i, mapping] of ports.latencySamples(workload.latencySamples).entries()) {
+    adds.push(await timed(() => publisher.add(mapping)));
+    if (i === 0) await probe(topology.client, ROUTER_IP, [mapping.hostPort]);
+    removes.push(await timed(() => publisher.remove(mapping)));
+    if (i === 0) await probeClosed(topology.client, ROUTER_IP, [mapping.hostPort]);
+  }
+  return { size, add: percentiles(adds), remove: percentiles(removes) };
+}
+
+async function measureRange(publisher: Publisher, topology: Topology, workload: Workload): Promise<RangeResult> {
+  const range: PublishedPorts = ports.range(workload.rangeLength);
+  const addMs = await timed(() => publisher.add(range));
+  try {
+    const problem = await publisher.rangeProblem(range);
+    if (problem !== undefined) return { kind: 'pending', reason: problem };
+    await probe(topology.client, ROUTER_IP, [range.hostPort, range.hostPortEnd]);
+    return { kind: 'measured', addMs };
+  } finally {
+    await publisher.removeMany([range]);
+  }
+}
+
+/**
+ * New connections per second through the target mapping: the best of the
+ * rounds, after a warm-up. The best, not the median, because what slows a
+ * round down besides the kernel path measured (other work on the machine,
+ * the daemon's periodic resync) only ever makes it slower.
+ */
+async function connectionRate(topology: Topology, workload: Workload): Promise<number> {
+  const load = { host: ROUTER_IP, ports: [ports.TARGET_PORT], parallel: workload.connectionParallelism };
+  await probe(topology.client, ROUTER_IP, [ports.TARGET_PORT]);
+  await connectMany(topology.client, { ...load, total: workload.warmupConnections });
+  const rates: number[] = [];
+  for (let round = 0; round < workload.connectionRounds; round++) {
+    const result = await connectMany(topology.client, { ...load, total: workload.connections });
+    if (result.failed > 0) {
+      throw new Error(`${result.failed} of ${workload.connections} connections to ${ROUTER_IP}:${ports.TARGET_PORT} failed: ${result.failures.join('; ')}`);
+    }
+    rates.push((result.answered * 1000) / result.elapsedMs);
+  }
+  return Math.max(...rates);
+}

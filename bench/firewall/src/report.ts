@@ -1,0 +1,140 @@
+/**
+ * The benchmark's report: markdown tables of absolute numbers and, for each
+ * goal, the ratio measured in this run and whether it is met.
+ */
+import type { LatencyAtSize, SubjectResults } from './measurements.js';
+import type { Workload } from './options.js';
+
+/** What the report says about where it ran. */
+export interface Machine {
+  readonly cores: number;
+  readonly kernel: string;
+  readonly nft: string;
+  readonly iptables: string;
+}
+
+export interface Report {
+  readonly command: string;
+  readonly machine: Machine;
+  readonly workload: Workload;
+  readonly daemon: SubjectResults;
+  readonly baseline: SubjectResults;
+}
+
+function ms(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+}
+
+function ratio(value: number): string {
+  return value >= 10 ? value.toFixed(0) : value.toFixed(2);
+}
+
+function count(value: number): string {
+  return value.toLocaleString('en-US');
+}
+
+function met(ok: boolean): string {
+  return ok ? 'yes' : '**no**';
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)];
+}
+
+function atSize(latency: readonly LatencyAtSize[], size: number): LatencyAtSize {
+  const found = latency.find((l) => l.size === size);
+  if (found === undefined) throw new Error(`no latency measured at ${size}`);
+  return found;
+}
+
+function goals(report: Report): string[] {
+  const { daemon, baseline, workload } = report;
+  const smallest = workload.sizes[0] as number;
+  const largest = workload.sizes[workload.sizes.length - 1] as number;
+  const [ours0, oursN, base0, baseN] = [atSize(daemon.latency, smallest), atSize(daemon.latency, largest), atSize(baseline.latency, smallest), atSize(baseline.latency, largest)];
+  const flatAdd = oursN.add.p50 / ours0.add.p50;
+  const flatRemove = oursN.remove.p50 / ours0.remove.p50;
+  const speedup2 = baseline.concurrentAddsMs / daemon.concurrentAddsMs;
+  const keptOurs = daemon.connections.crowded / daemon.connections.alone;
+  const keptBase = baseline.connections.crowded / baseline.connections.alone;
+  const range = daemon.range;
+  const rangeMs = range.kind === 'measured' ? range.addMs : undefined;
+  const baseRange = baseline.range.kind === 'measured' ? ms(baseline.range.addMs) : 'n/a';
+  return table(
+    ['measurement', daemon.name, baseline.name, 'goal', 'met'],
+    [
+      [`1. AddPortMapping p50 at ${count(largest)} / at ${count(smallest)}`, ratio(flatAdd), ratio(baseN.add.p50 / base0.add.p50), '≤ 1.5', met(flatAdd <= 1.5)],
+      [`1. RemovePortMapping p50 at ${count(largest)} / at ${count(smallest)}`, ratio(flatRemove), ratio(baseN.remove.p50 / base0.remove.p50), '≤ 1.5', met(flatRemove <= 1.5)],
+      [`1. AddPortMapping p50 at ${count(largest)}, ms`, ms(oursN.add.p50), ms(baseN.add.p50), 'below the original', met(oursN.add.p50 < baseN.add.p50)],
+      [`1. RemovePortMapping p50 at ${count(largest)}, ms`, ms(oursN.remove.p50), ms(baseN.remove.p50), 'below the original', met(oursN.remove.p50 < baseN.remove.p50)],
+      [
+        `2. ${count(workload.concurrentAdds)} AddPortMapping from ${workload.concurrentClients} clients, ms (original ÷ ours)`,
+        `${ms(daemon.concurrentAddsMs)} (${ratio(speedup2)}x)`,
+        ms(baseline.concurrentAddsMs),
+        '≥ 10x',
+        met(speedup2 >= 10),
+      ],
+      [`3. new connections/s with ${count(daemon.connections.size)} mappings ÷ with the target alone`, ratio(keptOurs), ratio(keptBase), '≥ 0.9', met(keptOurs >= 0.9)],
+      [
+        `4. one ${count(workload.rangeLength)}-port range in one call, ms (original: one exec per port)`,
+        rangeMs === undefined ? 'pending' : ms(rangeMs),
+        baseRange,
+        '< 1000',
+        rangeMs === undefined ? 'pending' : met(rangeMs < 1000),
+      ],
+    ],
+  );
+}
+
+function latencyTable(subjects: readonly SubjectResults[], sizes: readonly number[]): string[] {
+  const header = ['subject', 'call', ...sizes.flatMap((size) => [`p50 at ${count(size)}`, `p99 at ${count(size)}`])];
+  const rows = subjects.flatMap((subject) =>
+    (['add', 'remove'] as const).map((call) => [
+      subject.name,
+      call === 'add' ? 'add' : 'remove',
+      ...sizes.flatMap((size) => {
+        const at = atSize(subject.latency, size)[call];
+        return [ms(at.p50), ms(at.p99)];
+      }),
+    ]),
+  );
+  return table(header, rows);
+}
+
+function connectionTable(subjects: readonly SubjectResults[]): string[] {
+  return table(
+    ['subject', 'conn/s, target alone', 'conn/s, with the others', 'mappings in place', 'ratio'],
+    subjects.map((s) => [s.name, count(Math.round(s.connections.alone)), count(Math.round(s.connections.crowded)), count(s.connections.size), ratio(s.connections.crowded / s.connections.alone)]),
+  );
+}
+
+/** The whole report as markdown. */
+export function renderReport(report: Report): string {
+  const { machine, workload, daemon, baseline } = report;
+  const subjects = [daemon, baseline];
+  const lines = [
+    '## Goals',
+    '',
+    ...goals(report),
+    '',
+    '## 1. Latency of one call, ms',
+    '',
+    ...latencyTable(subjects, workload.sizes),
+    '',
+    `${workload.latencySamples} add-then-remove pairs per size.`,
+    '',
+    '## 3. New TCP connections per second through the target mapping',
+    '',
+    ...connectionTable(subjects),
+    '',
+    `${count(workload.connections)} connections per round, ${workload.connectionParallelism} at a time, best of ${workload.connectionRounds} round(s).`,
+    '',
+    '## Run',
+    '',
+    `- command: \`${report.command}\``,
+    `- machine: ${machine.cores} cores, Linux ${machine.kernel}, ${machine.nft}, ${machine.iptables}`,
+    '',
+  ];
+  if (daemon.range.kind === 'pending') lines.push(`Measurement 4 is pending: ${daemon.range.reason}.`, '');
+  return lines.join('\n');
+}

@@ -1,0 +1,95 @@
+/**
+ * The conntrack commands that forget removed mappings and subnets, as argv
+ * arrays. conntrack 1.4.7 (Debian 12) matches one destination port per
+ * command and no CIDR for the reply source, and every delete walks the
+ * whole table in the kernel; the commands are shaped by those limits.
+ */
+import { RouterError, type PortMapping, type Protocol } from '@router-service/core';
+
+/** The argv of one conntrack command, as one line of a `conntrack -R -` batch. */
+export type ConntrackCommand = readonly string[];
+
+/**
+ * Up to this many host ports in all, mappings are forgotten with one delete
+ * per port; beyond, the NATed entries are listed once per protocol and only
+ * the ports that have entries are deleted, since each delete walks the
+ * whole table.
+ */
+export const DIRECT_DELETE_LIMIT = 8;
+
+/** How many host ports a mapping publishes. */
+export function portCount(m: PortMapping): number {
+  return m.hostPortEnd - m.hostPort + 1;
+}
+
+/** Whether deleting port by port stays within DIRECT_DELETE_LIMIT deletes. */
+export function deletesDirectly(mappings: readonly PortMapping[]): boolean {
+  let ports = 0;
+  for (const m of mappings) {
+    ports += portCount(m);
+    if (ports > DIRECT_DELETE_LIMIT) return false;
+  }
+  return true;
+}
+
+/**
+ * Deletes the entries one host port of `m` DNATed: original destination
+ * port `hostPort` (and address, for a mapping on one host address), reply
+ * from the container's matching port.
+ */
+export function deletePortCommand(m: PortMapping, hostPort: number): ConntrackCommand {
+  return [
+    '-D',
+    '-f', 'ipv4',
+    '-p', m.protocol,
+    ...(m.hostIp === '' ? [] : ['--orig-dst', m.hostIp]),
+    '--orig-port-dst', String(hostPort),
+    '--reply-src', m.containerIp,
+    '--reply-port-src', String(m.containerPort + (hostPort - m.hostPort)),
+    '--dst-nat',
+  ];
+}
+
+/** Deletes for every host port of every mapping. */
+export function deleteMappingCommands(mappings: readonly PortMapping[]): ConntrackCommand[] {
+  const commands: ConntrackCommand[] = [];
+  for (const m of mappings) {
+    for (let port = m.hostPort; port <= m.hostPortEnd; port++) commands.push(deletePortCommand(m, port));
+  }
+  return commands;
+}
+
+/**
+ * Deletes the entries from or to a subnet. conntrack takes no CIDR for the
+ * reply source: an entry replied to from the subnet was either addressed
+ * to it (the second command) or DNATed into it by a port mapping, which is
+ * removed with its network and forgotten as a mapping.
+ */
+export function deleteSubnetCommands(subnet: string): ConntrackCommand[] {
+  return [
+    ['-D', '-f', 'ipv4', '--orig-src', subnet],
+    ['-D', '-f', 'ipv4', '--orig-dst', subnet],
+  ];
+}
+
+/** Lists the DNATed entries of one protocol. */
+export function listNatCommand(protocol: Protocol): ConntrackCommand {
+  return ['-L', '-f', 'ipv4', '-p', protocol, '--dst-nat'];
+}
+
+/**
+ * The text of a `conntrack -R -` batch: one command per line. conntrack
+ * splits each line on blanks, so a field holding one would change the
+ * command: refused (our fields are canonical addresses, numbers and
+ * protocol names, so this is a bug guard).
+ */
+export function batchText(commands: readonly ConntrackCommand[]): string {
+  for (const command of commands) {
+    for (const field of command) {
+      if (field === '' || /\s/.test(field)) {
+        throw new RouterError('internal', `conntrack batch field ${JSON.stringify(field)} is empty or holds a blank`);
+      }
+    }
+  }
+  return commands.map((command) => command.join(' ') + '\n').join('');
+}

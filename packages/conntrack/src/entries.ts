@@ -1,0 +1,62 @@
+/**
+ * Reading `conntrack -L` output, in its default format:
+ *   udp 17 29 src=A dst=B sport=1 dport=2 src=C dst=D sport=3 dport=4 mark=0 use=1
+ * The first src/dst/sport/dport are the original direction, the second the
+ * reply; a state word or flags ([ASSURED]) may come between.
+ */
+import type { PortMapping } from '@router-service/core';
+
+/** One direction of a tracked flow. */
+export interface FlowTuple {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+}
+
+/** A conntrack entry, as far as forgetting needs it. */
+export interface ConntrackEntry {
+  /** The layer 4 protocol's name: "tcp", "udp", "sctp". */
+  protocol: string;
+  original: FlowTuple;
+  reply: FlowTuple;
+}
+
+const TUPLE_KEYS = ['src', 'dst', 'sport', 'dport'] as const;
+
+/** The entries with ports in `text`; other lines (ICMP, summaries) are skipped. */
+export function parseEntries(text: string): ConntrackEntry[] {
+  const entries: ConntrackEntry[] = [];
+  for (const line of text.split('\n')) {
+    const [protocol, ...fields] = line.trim().split(/\s+/);
+    if (protocol === undefined || protocol === '') continue;
+    const values: Record<string, string[]> = { src: [], dst: [], sport: [], dport: [] };
+    for (const field of fields) {
+      const eq = field.indexOf('=');
+      if (eq > 0) values[field.slice(0, eq)]?.push(field.slice(eq + 1));
+    }
+    const original = tuple(values, 0);
+    const reply = tuple(values, 1);
+    if (original !== undefined && reply !== undefined) entries.push({ protocol, original, reply });
+  }
+  return entries;
+}
+
+function tuple(values: Record<string, string[]>, index: number): FlowTuple | undefined {
+  const [src, dst, sport, dport] = TUPLE_KEYS.map((key) => values[key]?.[index]);
+  if (src === undefined || dst === undefined || sport === undefined || dport === undefined) return undefined;
+  return { src, dst, sport: Number(sport), dport: Number(dport) };
+}
+
+/** Whether `m` DNATed the entry: one of its host ports (on its host address) to the container's matching port. */
+export function dnatedBy(m: PortMapping, entry: ConntrackEntry): boolean {
+  const port = entry.original.dport;
+  return (
+    entry.protocol === m.protocol &&
+    entry.reply.src === m.containerIp &&
+    port >= m.hostPort &&
+    port <= m.hostPortEnd &&
+    entry.reply.sport === m.containerPort + (port - m.hostPort) &&
+    (m.hostIp === '' || entry.original.dst === m.hostIp)
+  );
+}

@@ -1,0 +1,44 @@
+/**
+ * The ConnectionTracker of router-service on conntrack-tools: after a port
+ * mapping is unpublished or a network deleted, it deletes their conntrack
+ * entries, so that established flows stop instead of living on through
+ * the NAT the entry remembers.
+ */
+import { silentLogger, type ConnectionTracker, type Logger } from '@router-service/core';
+import { execaConntrackRunner } from './conntrack-runner.js';
+import { ConntrackTracker } from './tracker.js';
+
+export { ConntrackTracker, TRACKER_NAME } from './tracker.js';
+export {
+  DIRECT_DELETE_LIMIT,
+  batchText,
+  deleteMappingCommands,
+  deletePortCommand,
+  deleteSubnetCommands,
+  listNatCommand,
+  type ConntrackCommand,
+} from './commands.js';
+export { dnatedBy, parseEntries, type ConntrackEntry, type FlowTuple } from './entries.js';
+export { execaConntrackRunner, type ConntrackResult, type ConntrackRunner, type ConntrackRunnerOptions } from './conntrack-runner.js';
+
+/** The conntrack binary of Debian's conntrack package. */
+export const DEFAULT_CONNTRACK_PATH = '/usr/sbin/conntrack';
+
+/** Options of `createConntrackTracker`. */
+export interface ConntrackTrackerOptions {
+  /** The conntrack binary. Default /usr/sbin/conntrack. */
+  conntrackPath?: string;
+  /** Run conntrack in this named network namespace (`ip netns exec NS conntrack`, with /usr/sbin/ip). */
+  netns?: string;
+  log?: Logger;
+}
+
+/** A ConnectionTracker that drives conntrack. */
+export function createConntrackTracker(options: ConntrackTrackerOptions = {}): ConnectionTracker {
+  const run = execaConntrackRunner({
+    conntrackPath: options.conntrackPath ?? DEFAULT_CONNTRACK_PATH,
+    netns: options.netns,
+    ipPath: '/usr/sbin/ip',
+  });
+  return new ConntrackTracker(run, options.log ?? silentLogger);
+}

@@ -1,0 +1,82 @@
+import {
+  RouterError,
+  type ConnectionRemovals,
+  type ConnectionTracker,
+  type Logger,
+  type PortMapping,
+  type Protocol,
+} from '@router-service/core';
+import {
+  batchText,
+  deleteMappingCommands,
+  deletePortCommand,
+  deleteSubnetCommands,
+  deletesDirectly,
+  listNatCommand,
+  type ConntrackCommand,
+} from './commands.js';
+import type { ConntrackResult, ConntrackRunner } from './conntrack-runner.js';
+import { dnatedBy, parseEntries } from './entries.js';
+
+export const TRACKER_NAME = 'conntrack';
+
+/** What conntrack says when a delete matched nothing, which is success for us. */
+const NOTHING_DELETED = '0 flow entries have been deleted';
+
+/**
+ * A ConnectionTracker on conntrack-tools. Every forget is one `conntrack -R
+ * -` batch of deletes, preceded, for removals of more than a few host
+ * ports, by one listing of the DNATed entries per protocol: the number of
+ * conntrack runs is bounded whatever the size of the removal.
+ */
+export class ConntrackTracker implements ConnectionTracker {
+  readonly name = TRACKER_NAME;
+  readonly #run: ConntrackRunner;
+  readonly #log: Logger;
+
+  constructor(run: ConntrackRunner, log: Logger) {
+    this.#run = run;
+    this.#log = log;
+  }
+
+  async forget(removals: ConnectionRemovals): Promise<void> {
+    const commands = [...removals.subnets.flatMap(deleteSubnetCommands), ...(await this.#mappingCommands(removals.portMappings))];
+    if (commands.length === 0) return;
+    const result = await this.#run(['-R', '-'], batchText(commands));
+    if (!succeeded(result)) throw failure('deleting flows', result);
+    this.#log.debug(
+      { portMappings: removals.portMappings.length, subnets: removals.subnets, deletes: commands.length },
+      'forgot the flows of removed port mappings and networks',
+    );
+  }
+
+  /** The deletes for the mappings: port by port when few, else only for the ports that have DNATed entries. */
+  async #mappingCommands(mappings: readonly PortMapping[]): Promise<ConntrackCommand[]> {
+    if (deletesDirectly(mappings)) return deleteMappingCommands(mappings);
+    const byProtocol = new Map<Protocol, PortMapping[]>();
+    for (const m of mappings) byProtocol.set(m.protocol, [...(byProtocol.get(m.protocol) ?? []), m]);
+    const commands = new Map<string, ConntrackCommand>();
+    for (const [protocol, ofProtocol] of byProtocol) {
+      const byContainer = new Map<string, PortMapping[]>();
+      for (const m of ofProtocol) byContainer.set(m.containerIp, [...(byContainer.get(m.containerIp) ?? []), m]);
+      const result = await this.#run(listNatCommand(protocol));
+      if (result.exitCode !== 0) throw failure(`listing ${protocol} flows`, result);
+      for (const entry of parseEntries(result.stdout)) {
+        const m = byContainer.get(entry.reply.src)?.find((candidate) => dnatedBy(candidate, entry));
+        if (m === undefined) continue;
+        const command = deletePortCommand(m, entry.original.dport);
+        commands.set(command.join(' '), command);
+      }
+    }
+    return [...commands.values()];
+  }
+}
+
+function succeeded(result: ConntrackResult): boolean {
+  return result.exitCode === 0 || (result.exitCode === 1 && `${result.stderr}${result.stdout}`.includes(NOTHING_DELETED));
+}
+
+function failure(doing: string, result: ConntrackResult): RouterError {
+  const said = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join('; ');
+  return new RouterError('internal', `conntrack: ${doing}: exit status ${result.exitCode}: ${said}`);
+}

@@ -1,0 +1,179 @@
+// What the tracker asks of conntrack, checked without root: argv rendering,
+// the batch text, parsing of listings and the choice between deleting port
+// by port and listing first.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { silentLogger, type PortMapping } from '@router-service/core';
+import {
+  ConntrackTracker,
+  DIRECT_DELETE_LIMIT,
+  batchText,
+  deleteMappingCommands,
+  deleteSubnetCommands,
+  dnatedBy,
+  execaConntrackRunner,
+  parseEntries,
+  type ConntrackResult,
+} from '../src/index.js';
+
+function mapping(fields: Partial<PortMapping> = {}): PortMapping {
+  return { protocol: 'tcp', hostIp: '', hostPort: 8080, hostPortEnd: 8080, containerIp: '172.18.0.2', containerPort: 80, vlan: 100, sources: [], ...fields };
+}
+
+/** A runner that records every call and answers from a script. */
+function scriptedRunner(answer: (args: readonly string[]) => Partial<ConntrackResult> = () => ({})) {
+  const calls: Array<{ args: readonly string[]; input: string | undefined }> = [];
+  const run = async (args: readonly string[], input?: string): Promise<ConntrackResult> => {
+    calls.push({ args, input });
+    return { exitCode: 0, stdout: '', stderr: '', ...answer(args) };
+  };
+  return { calls, run };
+}
+
+describe('commands', () => {
+  test('a mapping on every address: one delete per host port, reply from the matching container port', () => {
+    assert.deepEqual(deleteMappingCommands([mapping({ protocol: 'udp', hostPort: 53, hostPortEnd: 54, containerPort: 5353 })]), [
+      ['-D', '-f', 'ipv4', '-p', 'udp', '--orig-port-dst', '53', '--reply-src', '172.18.0.2', '--reply-port-src', '5353', '--dst-nat'],
+      ['-D', '-f', 'ipv4', '-p', 'udp', '--orig-port-dst', '54', '--reply-src', '172.18.0.2', '--reply-port-src', '5354', '--dst-nat'],
+    ]);
+  });
+
+  test('a mapping on one host address matches that original destination only', () => {
+    assert.deepEqual(deleteMappingCommands([mapping({ protocol: 'sctp', hostIp: '192.168.64.3' })]), [
+      ['-D', '-f', 'ipv4', '-p', 'sctp', '--orig-dst', '192.168.64.3', '--orig-port-dst', '8080', '--reply-src', '172.18.0.2', '--reply-port-src', '80', '--dst-nat'],
+    ]);
+  });
+
+  test('a subnet: entries from it and entries to it', () => {
+    assert.deepEqual(deleteSubnetCommands('172.18.0.0/16'), [
+      ['-D', '-f', 'ipv4', '--orig-src', '172.18.0.0/16'],
+      ['-D', '-f', 'ipv4', '--orig-dst', '172.18.0.0/16'],
+    ]);
+  });
+
+  test('the batch is one command per line, and a field with a blank is refused', () => {
+    assert.equal(batchText([['-D', '-s', '10.0.0.0/8'], ['-D', '-d', '10.0.0.0/8']]), '-D -s 10.0.0.0/8\n-D -d 10.0.0.0/8\n');
+    assert.throws(() => batchText([['-D', '-s', '10.0.0.0/8 -F']]), /holds a blank/);
+    assert.throws(() => batchText([['-D', '']]), /empty/);
+  });
+});
+
+describe('listings', () => {
+  const listing = [
+    'tcp      6 431999 ESTABLISHED src=192.168.64.1 dst=192.168.64.2 sport=40000 dport=8083 src=172.18.0.2 dst=192.168.64.1 sport=83 dport=40000 [ASSURED] mark=0 use=1',
+    'udp      17 29 src=192.168.64.1 dst=192.168.64.3 sport=5000 dport=8084 src=172.18.0.2 dst=192.168.64.1 sport=84 dport=5000 mark=0 use=1',
+    'icmp     1 29 src=172.18.0.2 dst=8.8.8.8 type=8 code=0 id=7 src=8.8.8.8 dst=192.168.64.2 type=0 code=0 id=7 mark=0 use=1',
+    '',
+  ].join('\n');
+
+  test('parses the original and reply tuples and skips entries without ports', () => {
+    assert.deepEqual(parseEntries(listing), [
+      {
+        protocol: 'tcp',
+        original: { src: '192.168.64.1', dst: '192.168.64.2', sport: 40000, dport: 8083 },
+        reply: { src: '172.18.0.2', dst: '192.168.64.1', sport: 83, dport: 40000 },
+      },
+      {
+        protocol: 'udp',
+        original: { src: '192.168.64.1', dst: '192.168.64.3', sport: 5000, dport: 8084 },
+        reply: { src: '172.18.0.2', dst: '192.168.64.1', sport: 84, dport: 5000 },
+      },
+    ]);
+  });
+
+  test('an entry belongs to a mapping by protocol, port in range, container address and port, and host address', () => {
+    const [tcp, udp] = parseEntries(listing) as [ReturnType<typeof parseEntries>[number], ReturnType<typeof parseEntries>[number]];
+    const range = mapping({ hostPort: 8080, hostPortEnd: 8089, containerPort: 80 });
+    assert.equal(dnatedBy(range, tcp), true);
+    assert.equal(dnatedBy({ ...range, protocol: 'udp' }, tcp), false);
+    assert.equal(dnatedBy({ ...range, hostPortEnd: 8082 }, tcp), false);
+    assert.equal(dnatedBy({ ...range, containerIp: '172.18.0.3' }, tcp), false);
+    assert.equal(dnatedBy({ ...range, containerPort: 90 }, tcp), false);
+    assert.equal(dnatedBy({ ...range, protocol: 'udp', hostIp: '192.168.64.3' }, udp), true);
+    assert.equal(dnatedBy({ ...range, protocol: 'udp', hostIp: '192.168.64.2' }, udp), false);
+  });
+});
+
+describe('ConntrackTracker', () => {
+  test('few ports: one batch of deletes, nothing listed', async () => {
+    const { calls, run } = scriptedRunner();
+    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [mapping()], subnets: ['172.19.0.0/16'] });
+    assert.deepEqual(calls, [
+      {
+        args: ['-R', '-'],
+        input:
+          '-D -f ipv4 --orig-src 172.19.0.0/16\n' +
+          '-D -f ipv4 --orig-dst 172.19.0.0/16\n' +
+          '-D -f ipv4 -p tcp --orig-port-dst 8080 --reply-src 172.18.0.2 --reply-port-src 80 --dst-nat\n',
+      },
+    ]);
+  });
+
+  test('many ports: one listing per protocol, then deletes for the ports that have entries only', async () => {
+    const tcpEntry = (dport: number, container: string, cport: number) =>
+      `tcp 6 100 ESTABLISHED src=192.168.64.1 dst=192.168.64.2 sport=40000 dport=${dport} src=${container} dst=192.168.64.1 sport=${cport} dport=40000 [ASSURED] mark=0 use=1\n`;
+    const { calls, run } = scriptedRunner((args) =>
+      args[0] === '-L' && args.includes('tcp')
+        ? {
+            stdout:
+              tcpEntry(9005, '172.18.0.2', 9105) +
+              tcpEntry(9005, '172.18.0.2', 9105).replace('sport=40000', 'sport=40001').replace('dport=40000', 'dport=40001') +
+              tcpEntry(9500, '172.18.0.2', 80) +
+              tcpEntry(9006, '172.18.0.9', 9106),
+            stderr: 'conntrack v1.4.7 (conntrack-tools): 4 flow entries have been shown.\n',
+          }
+        : {},
+    );
+    const range = mapping({ hostPort: 9000, hostPortEnd: 9000 + DIRECT_DELETE_LIMIT, containerPort: 9100 });
+    const dns = mapping({ protocol: 'udp', hostPort: 53, hostPortEnd: 53, containerPort: 53 });
+    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [range, dns], subnets: [] });
+    assert.deepEqual(calls, [
+      { args: ['-L', '-f', 'ipv4', '-p', 'tcp', '--dst-nat'], input: undefined },
+      { args: ['-L', '-f', 'ipv4', '-p', 'udp', '--dst-nat'], input: undefined },
+      { args: ['-R', '-'], input: '-D -f ipv4 -p tcp --orig-port-dst 9005 --reply-src 172.18.0.2 --reply-port-src 9105 --dst-nat\n' },
+    ]);
+  });
+
+  test('nothing to forget runs nothing', async () => {
+    const { calls, run } = scriptedRunner();
+    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [], subnets: [] });
+    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [mapping({ hostPort: 1, hostPortEnd: 100 })], subnets: [] });
+    assert.deepEqual(calls.map((c) => c.args[0]), ['-L'], 'a listing without entries deletes nothing');
+  });
+
+  test('"0 flow entries have been deleted" with exit status 1 is success; other failures name what failed', async () => {
+    const nothing = scriptedRunner(() => ({ exitCode: 1, stderr: 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.\n' }));
+    await new ConntrackTracker(nothing.run, silentLogger).forget({ portMappings: [mapping()], subnets: [] });
+    const denied = scriptedRunner(() => ({ exitCode: 1, stderr: 'conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted\n' }));
+    await assert.rejects(new ConntrackTracker(denied.run, silentLogger).forget({ portMappings: [mapping()], subnets: [] }), {
+      message: 'conntrack: deleting flows: exit status 1: conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted',
+    });
+    await assert.rejects(
+      new ConntrackTracker(denied.run, silentLogger).forget({ portMappings: [mapping({ hostPortEnd: 9000 })], subnets: [] }),
+      { message: /^conntrack: listing tcp flows: exit status 1: .*Operation not permitted$/ },
+    );
+  });
+});
+
+describe('execaConntrackRunner', () => {
+  test('runs the binary with the argv and the input on stdin', async () => {
+    const echo = execaConntrackRunner({ conntrackPath: '/bin/echo', ipPath: '/usr/sbin/ip' });
+    assert.deepEqual(await echo(['-D', '-s', '10.0.0.0/8']), { exitCode: 0, stdout: '-D -s 10.0.0.0/8', stderr: '' });
+    const cat = execaConntrackRunner({ conntrackPath: '/bin/cat', ipPath: '/usr/sbin/ip' });
+    assert.equal((await cat([], '-D -s 10.0.0.0/8\n')).stdout, '-D -s 10.0.0.0/8');
+  });
+
+  test('in a namespace, through ip netns exec', async () => {
+    const echo = execaConntrackRunner({ conntrackPath: '/usr/sbin/conntrack', netns: 'router', ipPath: '/bin/echo' });
+    assert.equal((await echo(['-R', '-'])).stdout, 'netns exec router /usr/sbin/conntrack -R -');
+  });
+
+  test('a binary that cannot run is unavailable, naming it', async () => {
+    const missing = execaConntrackRunner({ conntrackPath: '/nonexistent/conntrack', ipPath: '/usr/sbin/ip' });
+    await assert.rejects(missing(['-L']), (err: Error & { kind?: string }) => {
+      assert.equal(err.kind, 'unavailable');
+      assert.match(err.message, /^cannot run \/nonexistent\/conntrack -L: /);
+      return true;
+    });
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * What a firewall change took away, for the connection tracker to forget:
+ * flows the old rules let in must not outlive the rules.
+ */
+import type { ConnectionRemovals, FirewallState } from './backends.js';
+import type { PortMapping } from './model.js';
+import { portKeyText } from './store.js';
+
+/** Removals that ask for nothing. */
+export const NO_REMOVALS: ConnectionRemovals = { portMappings: [], subnets: [] };
+
+/** Whether removals ask for nothing. */
+export function isEmptyRemovals(removals: ConnectionRemovals): boolean {
+  return removals.portMappings.length === 0 && removals.subnets.length === 0;
+}
+
+function sameMapping(a: PortMapping, b: PortMapping): boolean {
+  return (
+    a.hostPortEnd === b.hostPortEnd &&
+    a.containerIp === b.containerIp &&
+    a.containerPort === b.containerPort &&
+    a.vlan === b.vlan &&
+    a.sources.length === b.sources.length &&
+    a.sources.every((source, i) => source === b.sources[i])
+  );
+}
+
+function subnetsOf(state: FirewallState): Set<string> {
+  return new Set(state.networks.map((n) => n.network.subnet));
+}
+
+/**
+ * The removals that keep only what `next` no longer has: mappings it does
+ * not hold identically (gone, or changed in target, range or allowed
+ * sources) and subnets none of its networks has.
+ */
+function stillRemoved(removals: ConnectionRemovals, next: FirewallState): ConnectionRemovals {
+  const nextMappings = new Map(next.portMappings.map((m) => [portKeyText(m), m]));
+  const nextSubnets = subnetsOf(next);
+  return {
+    portMappings: removals.portMappings.filter((m) => {
+      const kept = nextMappings.get(portKeyText(m));
+      return kept === undefined || !sameMapping(kept, m);
+    }),
+    subnets: removals.subnets.filter((subnet) => !nextSubnets.has(subnet)),
+  };
+}
+
+/**
+ * The parts of two lists that differ: what lies between their longest
+ * common prefix and suffix, compared by identity.
+ */
+function differingMiddles<T>(a: readonly T[], b: readonly T[]): [T[], T[]] {
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) start++;
+  let endA = a.length;
+  let endB = b.length;
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+    endA--;
+    endB--;
+  }
+  return [a.slice(start, endA), b.slice(start, endB)];
+}
+
+/**
+ * What going from `previous` to `next` removed. A mapping that changed
+ * counts as removed: its old flows followed the old rule, and a flow the
+ * new rule still allows is tracked afresh by its next packet.
+ *
+ * The desired state replaces a mapping rather than changing it in place,
+ * and keeps its mappings in one order, so the states of one change share
+ * their mapping objects, mostly at the same places: only the stretch where
+ * they differ is looked at, which keeps this cheap for large states.
+ */
+export function connectionRemovals(previous: FirewallState, next: FirewallState): ConnectionRemovals {
+  const [before, after] = differingMiddles(previous.portMappings, next.portMappings);
+  const kept = new Set(after);
+  const held = new Set(before);
+  const added = new Map<string, PortMapping>();
+  for (const m of after) if (!held.has(m)) added.set(portKeyText(m), m);
+  const nextSubnets = subnetsOf(next);
+  return {
+    portMappings: before.filter((m) => {
+      if (kept.has(m)) return false;
+      const successor = added.get(portKeyText(m));
+      return successor === undefined || !sameMapping(successor, m);
+    }),
+    subnets: [...subnetsOf(previous)].filter((subnet) => !nextSubnets.has(subnet)),
+  };
+}
+
+/**
+ * Removals still owed (a forget that failed earlier) joined with new ones,
+ * without what `next` holds again: forgetting a re-added mapping's flows
+ * would cut live traffic.
+ */
+export function pendingRemovals(owed: ConnectionRemovals, added: ConnectionRemovals, next: FirewallState): ConnectionRemovals {
+  if (isEmptyRemovals(owed)) return added;
+  const mappings = new Map<string, PortMapping>();
+  for (const m of [...owed.portMappings, ...added.portMappings]) mappings.set(JSON.stringify(m), m);
+  return stillRemoved(
+    { portMappings: [...mappings.values()], subnets: [...new Set([...owed.subnets, ...added.subnets])] },
+    next,
+  );
+}

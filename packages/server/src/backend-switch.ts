@@ -1,0 +1,113 @@
+/**
+ * Switching backends. The store records, per kind, the configured backend
+ * whose objects the kernel holds. A daemon started with another one tears
+ * the recorded one down before the new one's first sync, and records the
+ * new one only once that sync succeeded: a crash in between leaves the old
+ * record, so the next start tears down again (teardown is idempotent)
+ * instead of leaving the old backend's rules behind.
+ */
+import { errorMessage, type BackendKind, type DnsBackend, type FirewallBackend, type Logger, type Store } from '@router-service/core';
+import { NO_BACKEND, loadBackend, type ModuleImporter, type PluginContext } from './plugins.js';
+
+export interface BackendSwitchContext {
+  store: Store;
+  plugin: PluginContext;
+  log: Logger;
+  /** How plugin modules are imported; import() unless a test says otherwise. */
+  importModule?: ModuleImporter | undefined;
+}
+
+/**
+ * Tears down the `kind` backend the store records when `configured` names
+ * another. Never throws: a backend that cannot be loaded or torn down is
+ * logged as an error naming it and saying that its objects stay.
+ */
+export async function retireRecordedBackend(kind: BackendKind, configured: string, context: BackendSwitchContext): Promise<void> {
+  const recorded = context.store.activeBackend(kind);
+  if (recorded === configured || recorded === '' || recorded === NO_BACKEND) return;
+  const { log } = context;
+  let previous;
+  try {
+    previous = await loadBackend(kind, recorded, context.plugin, context.importModule);
+  } catch (err) {
+    log.error(
+      { kind, previous: recorded, configured, err: errorMessage(err) },
+      `cannot load the previous ${kind} backend to remove what it set up: its objects stay in the kernel until removed by hand`,
+    );
+    return;
+  }
+  try {
+    await previous?.teardown();
+    log.info({ kind, previous: recorded, configured }, `${kind} backend switched: removed what the previous one set up`);
+  } catch (err) {
+    log.error(
+      { kind, previous: recorded, configured, err: errorMessage(err) },
+      `tearing down the previous ${kind} backend failed: its objects stay in the kernel until removed by hand`,
+    );
+  }
+}
+
+/**
+ * A function that records `configured` as the active `kind` backend the
+ * first time it is called, and does nothing after.
+ */
+function recordOnce(kind: BackendKind, configured: string, store: Store): () => void {
+  let recorded = false;
+  return () => {
+    if (recorded) return;
+    store.setActiveBackend(kind, configured);
+    recorded = true;
+  };
+}
+
+/**
+ * Retires the recorded firewall backend if the configuration changed it, and
+ * returns `firewall` so that its first successful sync records it ("none"
+ * is recorded at once: it has nothing to sync).
+ */
+export async function switchFirewall(
+  configured: string,
+  firewall: FirewallBackend | undefined,
+  context: BackendSwitchContext,
+): Promise<FirewallBackend | undefined> {
+  await retireRecordedBackend('firewall', configured, context);
+  if (context.store.activeBackend('firewall') === configured) return firewall;
+  const record = recordOnce('firewall', configured, context.store);
+  if (firewall === undefined) {
+    record();
+    return undefined;
+  }
+  return {
+    name: firewall.name,
+    async sync(state) {
+      await firewall.sync(state);
+      record();
+    },
+    update: (previous, next) => firewall.update(previous, next),
+    drift: (state) => firewall.drift(state),
+    teardown: () => firewall.teardown(),
+  };
+}
+
+/** As switchFirewall, for the DNS backend. */
+export async function switchDns(
+  configured: string,
+  dns: DnsBackend | undefined,
+  context: BackendSwitchContext,
+): Promise<DnsBackend | undefined> {
+  await retireRecordedBackend('dns', configured, context);
+  if (context.store.activeBackend('dns') === configured) return dns;
+  const record = recordOnce('dns', configured, context.store);
+  if (dns === undefined) {
+    record();
+    return undefined;
+  }
+  return {
+    name: dns.name,
+    async sync(networks) {
+      await dns.sync(networks);
+      record();
+    },
+    teardown: () => dns.teardown(),
+  };
+}
