@@ -1,24 +1,8 @@
 // Desired states the golden and check tests render: the ones every
 // backend's golden tests share, and one that puts published ports and
 // ranges on the edges of DNAT buckets.
-import type { FirewallState, Network, PortMapping, Protocol } from '@router-service/core';
-import { goldenStates } from '@router-service/firewall-suite';
-
-function network(vlan: number, subnet: string, gateway: string, extra: Partial<Network> = {}): Network {
-  return { vlan, name: `net${vlan}`, subnet, gateway, mtu: 0, nat: true, internal: false, natSources: [], dns: null, ...extra };
-}
-
-function mapping(
-  protocol: Protocol,
-  hostIp: string,
-  hostPort: number,
-  containerIp: string,
-  containerPort: number,
-  vlan: number,
-  extra: Partial<PortMapping> = {},
-): PortMapping {
-  return { protocol, hostIp, hostPort, hostPortEnd: hostPort, containerIp, containerPort, vlan, sources: [], ...extra };
-}
+import type { FirewallState } from '@router-service/core';
+import { goldenMapping as mapping, goldenNetwork as network, goldenStates } from '@router-service/firewall-suite';
 
 /** Name -> state; each has a golden file test/golden/<name>.rules. */
 export const STATES: Record<string, FirewallState> = {

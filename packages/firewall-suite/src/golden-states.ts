@@ -5,11 +5,13 @@
  */
 import type { FirewallState, Network, PortMapping, Protocol } from '@router-service/core';
 
-function network(vlan: number, subnet: string, gateway: string, extra: Partial<Network> = {}): Network {
+/** A network for a desired state: NAT on, not internal, no NAT sources or DNS unless `extra` says so. */
+export function network(vlan: number, subnet: string, gateway: string, extra: Partial<Network> = {}): Network {
   return { vlan, name: `net${vlan}`, subnet, gateway, mtu: 0, nat: true, internal: false, natSources: [], dns: null, ...extra };
 }
 
-function mapping(
+/** A single-port mapping open to every source unless `extra` says otherwise. */
+export function mapping(
   protocol: Protocol,
   hostIp: string,
   hostPort: number,

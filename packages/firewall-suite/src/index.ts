@@ -6,7 +6,7 @@
  */
 export type { FirewallSuiteAdapter, FirewallSuiteCapabilities } from './adapter.js';
 export { expectAll } from './expect-all.js';
-export { goldenStates } from './golden-states.js';
+export { goldenStates, mapping as goldenMapping, network as goldenNetwork } from './golden-states.js';
 export { firewallSctpSuite } from './sctp-suite.js';
 export { PORTS, RESTRICTED_SOURCES, baseState, suiteMapping, suiteNetwork, withMappings } from './states.js';
 export { firewallBackendSuite } from './suite.js';
