@@ -146,7 +146,7 @@ export function planUpdate(previous: FirewallState, next: FirewallState): Update
   }
   const networkChanges = elementChanges(sets({ ...previous, portMappings: [] }), sets({ ...next, portMappings: [] }));
   const { removed, added } = changedMappings(previous, next);
-  const portless = { uplink: next.uplink, networks: [] };
+  const portless: FirewallState = { uplink: next.uplink, networks: [], portMappings: [] };
   // Only the changed mappings are rendered; an element they share (the
   // port of a retargeted mapping, say) cancels out.
   const portChanges = elementChanges(sets({ ...portless, portMappings: removed }), sets({ ...portless, portMappings: added }));
@@ -154,7 +154,7 @@ export function planUpdate(previous: FirewallState, next: FirewallState): Update
   const additions: NftCommand[] = [];
   let deletedCount = 0;
   let addedCount = 0;
-  for (const { name } of sets({ ...portless, portMappings: [] })) {
+  for (const { name } of sets(portless)) {
     const gone = [...(networkChanges.deletions.get(name) ?? []), ...(portChanges.deletions.get(name) ?? [])];
     const fresh = [...(networkChanges.additions.get(name) ?? []), ...(portChanges.additions.get(name) ?? [])];
     if (gone.length > 0) deletions.push(elementCommand('delete', name, gone));
