@@ -52,8 +52,11 @@ measure: artifacts
 
 # The firewall benchmarks of BENCHMARKS.md (root; minutes). Flags go in
 # BENCH_ARGS, e.g. make bench BENCH_ARGS="--backend iptables".
+# Then the container DNS ones (about ten minutes); their flags go in
+# BENCH_DNS_ARGS, e.g. make bench BENCH_DNS_ARGS="--sizes 10,1000".
 bench: build
 	node bench/firewall/dist/src/main.js $(BENCH_ARGS)
+	node bench/dns/dist/src/main.js $(BENCH_DNS_ARGS)
 
 vm-image: build
 	test/vm/build-image.sh

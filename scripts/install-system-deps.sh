@@ -10,6 +10,8 @@ packages=(
 	iproute2 iputils-ping iputils-arping nftables iptables
 	# the firewalls' tools, and socat, the probes' SCTP client and server
 	iptables conntrack socat
+	# the DNS backend's resolver
+	dnsmasq-base
 	# pinned protoc for the generated-code check
 	protobuf-compiler
 	# the vsock addon: native build and the linux/arm64 cross-build

@@ -5,6 +5,9 @@
 // artifacts' node and no node_modules:
 //
 //   vm-driver.mjs              the scenario driver (test/vm), run by /init
+//   dns-tool.js                the DNS tool of test-support, which the driver
+//                              runs in namespaces (it finds it next to itself)
+//   package.json               marks the .js files as ES modules
 //   suites/<name>/*.test.mjs   node:test files, each bundled on its own
 //                              (compiled *.test.js, or *.test.ts sources)
 //   proto/router.proto         for the suites that build a client from it
@@ -23,6 +26,14 @@ const artifactsInstallDir = '/opt/router-service';
 const driver = {
   entry: 'test/vm/dist/src/main.js',
   missingHint: 'build the scenario driver first: pnpm --filter @router-service/vm-test run build',
+};
+
+// test-support's DNS_TOOL_SCRIPT is ./dns-tool.js next to the module that
+// imports it, which in the payload is vm-driver.mjs.
+const dnsTool = {
+  entry: 'test/support/dist/src/dns-tool.js',
+  outfile: 'dns-tool.js',
+  missingHint: 'build it first: pnpm --filter @router-service/test-support run build',
 };
 
 const suites = [
@@ -81,8 +92,10 @@ async function bundlePayload(artifacts, out) {
   if (!existsSync(addon)) {
     fail(`${addon} not found: build the artifacts first (node scripts/build-artifacts.mjs --arch amd64)`);
   }
-  if (!existsSync(join(repoRoot, driver.entry))) {
-    fail(`${driver.entry} not found: ${driver.missingHint}`);
+  for (const program of [driver, dnsTool]) {
+    if (!existsSync(join(repoRoot, program.entry))) {
+      fail(`${program.entry} not found: ${program.missingHint}`);
+    }
   }
   const suiteEntries = suites.map((suite) => ({ suite, files: suiteFiles(suite) }));
   rmSync(out, { recursive: true, force: true });
@@ -93,6 +106,12 @@ async function bundlePayload(artifacts, out) {
     outfile: join(out, 'vm-driver.mjs'),
     missingHint: driver.missingHint,
   });
+  await bundleProgram({
+    entry: join(repoRoot, dnsTool.entry),
+    outfile: join(out, dnsTool.outfile),
+    missingHint: dnsTool.missingHint,
+  });
+  writeFileSync(join(out, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
   copyFileSync(addon, join(out, 'vsock.node'));
   for (const { suite, files } of suiteEntries) {
     const suiteDir = join(out, 'suites', suite.name);

@@ -3,8 +3,9 @@
 #
 # Builds the gzip'd newc initramfs for the router-service helper VM:
 #   - busybox-static (applets symlinked into /bin at boot),
-#   - the real iproute2 `ip`, nftables `nft` (and dnsmasq if installed) with
-#     their shared libraries, because busybox ip has no netns/vlan support,
+#   - the real iproute2 `ip` and nftables `nft` with their shared libraries,
+#     because busybox ip has no netns/vlan support, and dnsmasq, the
+#     daemon's DNS backend (it runs as root: the image has no user nobody),
 #   - the real iptables (Debian's xtables-nft-multi and xtables-legacy-multi
 #     under every iptables name, with their extensions), conntrack(8), socat
 #     (the probes' SCTP client and server), iputils ping and coreutils
@@ -94,6 +95,7 @@ xtables_dir=/usr/lib/x86_64-linux-gnu/xtables
 [ -x /usr/bin/socat ] || die "/usr/bin/socat not found (apt-get install socat)"
 [ -x /usr/bin/ping ] || die "/usr/bin/ping not found (apt-get install iputils-ping)"
 [ -x /usr/bin/printenv ] || die "/usr/bin/printenv not found (apt-get install coreutils)"
+[ -x /usr/sbin/dnsmasq ] || die "/usr/sbin/dnsmasq not found (apt-get install dnsmasq-base)"
 
 busybox="$(command -v busybox || true)"
 [ -n "$busybox" ] || die "busybox not found (apt-get install busybox-static)"
@@ -189,11 +191,7 @@ install_bin /usr/bin/ping /usr/bin/ping
 # coreutils printenv: the shared firewall suite's socat servers answer with
 # it; busybox has no printenv applet.
 install_bin /usr/bin/printenv /usr/bin/printenv
-if [ -x /usr/sbin/dnsmasq ]; then
-	install_bin /usr/sbin/dnsmasq /usr/sbin/dnsmasq
-else
-	note "dnsmasq not installed on host; image has no /usr/sbin/dnsmasq"
-fi
+install_bin /usr/sbin/dnsmasq /usr/sbin/dnsmasq
 
 # Name databases used by ip (rt_protos, ...) and nft (service/protocol names).
 [ -d /etc/iproute2 ] && cp -rL /etc/iproute2 "$stage/etc/iproute2"
@@ -355,6 +353,8 @@ chmod 0755 "$stage/init"
 if [ "$(id -u)" = 0 ]; then
 	mknod -m 0600 "$stage/dev/console" c 5 1
 	mknod -m 0666 "$stage/dev/null" c 1 3
+	# dnsmasq seeds its random numbers before doing anything, --version included.
+	mknod -m 0666 "$stage/dev/urandom" c 1 9
 	# Sanity check that the copied libraries are complete.
 	# (ip -V complains on stderr that it cannot query libbpf at runtime; harmless.)
 	out="$(chroot "$stage" /usr/sbin/ip -V 2>&1)" ||
@@ -376,6 +376,8 @@ if [ "$(id -u)" = 0 ]; then
 		die "socat does not run inside the image (missing libraries?): $out"
 	out="$(chroot "$stage" /usr/bin/ping -V 2>&1)" ||
 		die "ping does not run inside the image (missing libraries?): $out"
+	out="$(chroot "$stage" /usr/sbin/dnsmasq --version 2>&1)" ||
+		die "dnsmasq does not run inside the image (missing libraries?): $out"
 	out="$(chroot "$stage" /opt/router-service/node -e \
 		'process.dlopen({ exports: {} }, "/opt/router-service/vsock.node")' 2>&1)" ||
 		die "node or its vsock addon does not run inside the image (missing libraries?): $out"

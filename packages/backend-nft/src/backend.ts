@@ -1,6 +1,7 @@
 import { unavailable, type FirewallBackend, type FirewallState, type Logger } from '@router-service/core';
 import type { NftJson } from './nft-json.js';
-import type { NftRunner } from './nft-runner.js';
+import type { NftResult, NftRunner } from './nft-runner.js';
+import type { NftTransactor } from './nft-session.js';
 import { FAMILY, TABLE, planUpdate, render, renderTeardown } from './render.js';
 import { describeDifference, parseListing, snapshotOf, type TableSnapshot } from './snapshot.js';
 
@@ -34,10 +35,25 @@ export class NftFirewallBackend implements FirewallBackend {
   readonly name = BACKEND_NAME;
   readonly #run: NftRunner;
   readonly #log: Logger;
+  readonly #transact: NftTransactor;
+  readonly #close: () => Promise<void>;
 
-  constructor(run: NftRunner, log: Logger) {
+  /**
+   * `run` lists the table and applies whole-table batches; `transact`
+   * applies the element changes of updates, by default through `run` (a
+   * long-lived NftSession makes them cheaper); `close` releases what
+   * `transact` holds.
+   */
+  constructor(
+    run: NftRunner,
+    log: Logger,
+    transact: NftTransactor = (batch) => run(['-j', '-f', '-'], batch),
+    close: () => Promise<void> = async () => undefined,
+  ) {
     this.#run = run;
     this.#log = log;
+    this.#transact = transact;
+    this.#close = close;
   }
 
   async sync(state: FirewallState): Promise<void> {
@@ -56,7 +72,7 @@ export class NftFirewallBackend implements FirewallBackend {
       return;
     }
     if (plan.batch.nftables.length === 0) return;
-    await this.#apply(plan.batch, 'update');
+    this.#check(await this.#transact(JSON.stringify(plan.batch)), 'update');
     this.#log.debug({ backend: this.name, table: `${FAMILY} ${TABLE}`, added: plan.added, deleted: plan.deleted }, 'firewall elements changed');
   }
 
@@ -71,8 +87,16 @@ export class NftFirewallBackend implements FirewallBackend {
     this.#log.debug({ backend: this.name, table: `${FAMILY} ${TABLE}` }, 'firewall table removed');
   }
 
+  /** Stops what applying updates holds (nft's process); the kernel keeps our table. */
+  close(): Promise<void> {
+    return this.#close();
+  }
+
   async #apply(batch: NftJson, what: string): Promise<void> {
-    const result = await this.#run(['-j', '-f', '-'], JSON.stringify(batch));
+    this.#check(await this.#run(['-j', '-f', '-'], JSON.stringify(batch)), what);
+  }
+
+  #check(result: NftResult, what: string): void {
     if (result.exitCode !== 0) {
       throw unavailable(`[${this.name}] ${what} of table ${FAMILY} ${TABLE} failed: ${(result.stderr || result.stdout).trim()}`);
     }

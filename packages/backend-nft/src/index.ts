@@ -8,6 +8,7 @@
 import { silentLogger, type FirewallBackend, type Logger } from '@router-service/core';
 import { BACKEND_NAME, NftFirewallBackend } from './backend.js';
 import { execaNftRunner } from './nft-runner.js';
+import { NftSession } from './nft-session.js';
 
 export { NftFirewallBackend, BACKEND_NAME, readTable } from './backend.js';
 export { CHAINS, type ChainSpec } from './chains.js';
@@ -24,6 +25,7 @@ export {
 } from './snapshot.js';
 export type { NftCommand, NftExpr, NftJson } from './nft-json.js';
 export { execaNftRunner, type NftResult, type NftRunner, type NftRunnerOptions } from './nft-runner.js';
+export { NftSession, type NftSessionOptions, type NftTransactor } from './nft-session.js';
 
 /** Options of `createNftFirewallBackend`. */
 export interface NftFirewallBackendOptions {
@@ -34,10 +36,15 @@ export interface NftFirewallBackendOptions {
   log?: Logger;
 }
 
-/** A FirewallBackend that drives nft. */
-export function createNftFirewallBackend(options: NftFirewallBackendOptions = {}): FirewallBackend {
-  const run = execaNftRunner({ nftPath: options.nftPath ?? '/usr/sbin/nft', netns: options.netns, ipPath: '/usr/sbin/ip' });
-  return new NftFirewallBackend(run, options.log ?? silentLogger);
+/**
+ * A FirewallBackend that drives nft: one `nft -f` per whole-table change
+ * and per listing, and one long-lived `nft -i` for the element changes of
+ * updates.
+ */
+export function createNftFirewallBackend(options: NftFirewallBackendOptions = {}): NftFirewallBackend {
+  const nft = { nftPath: options.nftPath ?? '/usr/sbin/nft', netns: options.netns, ipPath: '/usr/sbin/ip' };
+  const session = new NftSession(nft);
+  return new NftFirewallBackend(execaNftRunner(nft), options.log ?? silentLogger, session.apply, () => session.close());
 }
 
 /** What the daemon hands a plugin's factory; the subset this plugin uses. */

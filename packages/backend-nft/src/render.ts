@@ -77,25 +77,68 @@ function elementCommand(verb: 'add' | 'delete', name: string, elem: readonly Nft
   return { [verb]: { element: { family: FAMILY, table: TABLE, name, elem } } };
 }
 
+/** How far `changedMappings` looks ahead for the next mapping both states share. */
+const RESYNC_WINDOW = 16;
+
 /**
  * The port mappings that differ between two states. The caller's states
- * share the objects of unchanged mappings, so most are told apart by
- * identity in constant time; mappings equal in value but not identity (a
- * state rebuilt from the store) are then matched by value. Either way the
- * cost is a hash lookup per mapping, with nothing rendered for the ones
- * that stay.
+ * list the mappings in the same order and share the objects of unchanged
+ * ones, so the two lists are walked side by side comparing identities, and
+ * where they part, a short look ahead finds where they meet again: the
+ * cost is a pointer comparison per mapping, with nothing rendered or
+ * hashed for the ones that stay. Mappings equal in value but not identity
+ * (a state rebuilt from the store), or listed in another order, come out
+ * as removed and added and are then matched by value, so the result is
+ * right whatever the order; only its cost depends on it.
  */
 function changedMappings(previous: FirewallState, next: FirewallState): { removed: PortMapping[]; added: PortMapping[] } {
-  const before = new Set(previous.portMappings);
-  const after = new Set(next.portMappings);
-  const removed = previous.portMappings.filter((m) => !after.has(m));
-  const added = next.portMappings.filter((m) => !before.has(m));
+  const before = previous.portMappings;
+  const after = next.portMappings;
+  const removed: PortMapping[] = [];
+  const added: PortMapping[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < before.length && j < after.length) {
+    const old = before[i];
+    const now = after[j];
+    if (old === now) {
+      i++;
+      j++;
+      continue;
+    }
+    // Mappings added before `old`, or removed before `now`?
+    const addedUntil = indexNear(after, old, j + 1);
+    if (addedUntil !== undefined) {
+      added.push(...after.slice(j, addedUntil));
+      j = addedUntil;
+      continue;
+    }
+    const removedUntil = indexNear(before, now, i + 1);
+    if (removedUntil !== undefined) {
+      removed.push(...before.slice(i, removedUntil));
+      i = removedUntil;
+      continue;
+    }
+    if (old !== undefined) removed.push(old);
+    if (now !== undefined) added.push(now);
+    i++;
+    j++;
+  }
+  removed.push(...before.slice(i));
+  added.push(...after.slice(j));
   const removedByValue = new Set(removed.map(mappingValue));
   const addedByValue = new Set(added.map(mappingValue));
   return {
     removed: removed.filter((m) => !addedByValue.has(mappingValue(m))),
     added: added.filter((m) => !removedByValue.has(mappingValue(m))),
   };
+}
+
+/** Where `item` is in list[from .. from + RESYNC_WINDOW), if there. */
+function indexNear<T>(list: readonly T[], item: T, from: number): number | undefined {
+  const end = Math.min(list.length, from + RESYNC_WINDOW);
+  for (let k = from; k < end; k++) if (list[k] === item) return k;
+  return undefined;
 }
 
 function mappingValue(m: PortMapping): string {

@@ -55,7 +55,7 @@ export function formatStatus(health: HealthResponse, state: GetStateResponse): s
     }
     if (network.dns?.enabled === true) {
       text += `\nVLAN ${vlanId} DNS (domain ${dash(network.dns.domain)}):\n`;
-      text += formatHosts(network.dns.hosts);
+      text += formatHosts(network.dns);
     }
   }
   if (state.portMappings.length > 0) text += '\n' + formatPorts(state.portMappings);

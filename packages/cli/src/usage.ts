@@ -9,7 +9,9 @@ Commands:
   vlan list [ID]                      networks with their live link state
   nat add ID [--source CIDR]          masquerade the network's subnet (or another source subnet)
   nat remove ID [--source CIDR]       stop masquerading it (without --source: all NAT of the network)
-  dns set ID [--domain D] [--replace] [NAME=IP ...]   add or update names the gateway answers
+  dns set ID [--domain D] [--replace] [NAME=IP[,IP...] ...]
+                                      add or update names the gateway answers; a name given
+                                      several addresses (or given again) answers them round robin
   dns remove ID NAME...               remove names
   port add --vlan ID --container-ip IP --container-port N --host-port N[-M] [--protocol tcp|udp|sctp] [--host-ip IP] [--source CIDR ...]
                                       publish host port N, or ports N..M one-to-one from --container-port on;

@@ -49,7 +49,16 @@ const olderHealth: HealthResponse = { ...health, firewallBackend: '', dnsBackend
 
 const state: GetStateResponse = {
   networks: [
-    { vlan: web, natSources: ['10.99.0.0/16'], dns: { enabled: true, domain: '', hosts: { web: '172.18.0.2', db: '172.18.0.10' } } },
+    {
+      vlan: web,
+      natSources: ['10.99.0.0/16'],
+      dns: {
+        enabled: true,
+        domain: '',
+        hosts: { web: '172.18.0.2', db: '172.18.0.10' },
+        hostAddresses: [{ name: 'db', addresses: ['172.18.0.10'] }, { name: 'web', addresses: ['172.18.0.2', '172.18.0.3'] }],
+      },
+    },
     { vlan: backend, natSources: [], dns: undefined },
   ],
   portMappings: [
@@ -151,7 +160,7 @@ describe('tables', () => {
         '',
         'VLAN 100 DNS (domain -):',
         '  db   172.18.0.10',
-        '  web  172.18.0.2',
+        '  web  172.18.0.2, 172.18.0.3',
         '',
         'PROTO  HOST             CONTAINER         VLAN  SOURCES',
         'tcp    *:8080           172.18.0.2:80     100   any',
@@ -189,7 +198,7 @@ describe('JSON', () => {
   test('empty lists stay, an unset message is null, map keys are sorted', () => {
     assert.equal(renderJson({ vlans: [], error: '' }), '{\n  "vlans": [],\n  "error": ""\n}\n');
     assert.equal(
-      renderJson({ networks: [{ vlan: undefined, natSources: [], dns: { enabled: true, domain: 'x', hosts: { web: '1', db: '2' } } }], portMappings: [] }),
+      renderJson({ networks: [{ vlan: undefined, natSources: [], dns: { enabled: true, domain: 'x', hosts: { web: '1', db: '2' }, hostAddresses: [{ name: 'db', addresses: ['2'] }] } }], portMappings: [] }),
       [
         '{',
         '  "networks": [',
@@ -202,7 +211,15 @@ describe('JSON', () => {
         '        "hosts": {',
         '          "db": "2",',
         '          "web": "1"',
-        '        }',
+        '        },',
+        '        "hostAddresses": [',
+        '          {',
+        '            "name": "db",',
+        '            "addresses": [',
+        '              "2"',
+        '            ]',
+        '          }',
+        '        ]',
         '      }',
         '    }',
         '  ],',

@@ -38,8 +38,9 @@ const vlan: VLANInterface = {
   internal: false,
 };
 
+/** As a service that predates host_addresses answers: each name in hosts only. */
 const state: GetStateResponse = {
-  networks: [{ vlan, natSources: [], dns: { enabled: true, domain: 'corp', hosts: { web: '172.18.0.2' } } }],
+  networks: [{ vlan, natSources: [], dns: { enabled: true, domain: 'corp', hosts: { web: '172.18.0.2' }, hostAddresses: [] } }],
   portMappings: [
     { protocol: 'tcp', hostIp: '', hostPort: 8080, containerIp: '172.18.0.2', containerPort: 80, vlanId: 100, hostPortEnd: 8080, allowedSources: [] },
   ],
@@ -186,6 +187,7 @@ describe('routerctl against a service', () => {
       [['nat', 'remove', '100'], 'VLAN 100 masquerades nothing\n'],
       [['nat', 'remove', '100', '--source', '10.9.0.0/16'], 'VLAN 100 no longer masquerades 10.9.0.0/16\n'],
       [['dns', 'set', '100', '--domain', 'corp', 'web=172.18.0.2', 'db=172.18.0.3'], 'DNS of VLAN 100 configured with 2 host entries\n'],
+      [['dns', 'set', '100', 'web=172.18.0.2,172.18.0.3', 'db=172.18.0.4'], 'DNS of VLAN 100 configured with 2 host entries (3 addresses)\n'],
       [['dns', 'remove', '100', 'web', 'db'], 'removed web, db from VLAN 100\n'],
       [
         ['port', 'add', '--vlan', '100', '--container-ip', '172.18.0.2', '--container-port', '80', '--host-port', '8080'],
@@ -204,7 +206,7 @@ describe('routerctl against a service', () => {
     }
     assert.deepEqual(
       fake.received.map((call) => call.rpc),
-      ['deleteVlan', 'configureNat', 'configureNat', 'removeNat', 'removeNat', 'configureDns', 'removeDnsHosts',
+      ['deleteVlan', 'configureNat', 'configureNat', 'removeNat', 'removeNat', 'configureDns', 'configureDns', 'removeDnsHosts',
         'addPortMapping', 'addPortMapping', 'removePortMapping', 'removePortMapping', 'getState'],
     );
     assert.deepEqual(fake.received[5]?.request, {
@@ -214,6 +216,16 @@ describe('routerctl against a service', () => {
       domain: 'corp',
       hosts: { web: '172.18.0.2', db: '172.18.0.3' },
       replaceHosts: false,
+      hostAddresses: [],
+    });
+    assert.deepEqual(fake.received[6]?.request, {
+      vlanId: 100,
+      subnet: '',
+      gateway: '',
+      domain: '',
+      hosts: { db: '172.18.0.4' },
+      replaceHosts: false,
+      hostAddresses: [{ name: 'web', addresses: ['172.18.0.2', '172.18.0.3'] }],
     });
   });
 

@@ -110,6 +110,13 @@ export interface FirewallBackend {
   drift(state: FirewallState): Promise<string>;
   /** Removes everything the backend owns; absent is success. */
   teardown(): Promise<void>;
+  /**
+   * The daemon is stopping: ends the processes the backend keeps running
+   * (nft's long-lived session), leaving the kernel's rules in place. No
+   * method is called after it. Optional: a backend that keeps no processes
+   * has nothing to do.
+   */
+  close?(): Promise<void>;
 }
 
 /** What tracked connections to forget after mappings or networks went away. */
@@ -140,8 +147,21 @@ export interface DnsNetworkState {
 /** Container-name DNS on each gateway. */
 export interface DnsBackend {
   readonly name: string;
-  /** Converges the resolvers to exactly these networks' DNS configuration. */
+  /**
+   * Converges the resolvers to exactly these networks' DNS configuration:
+   * starts and stops resolvers, rewrites only what changed. Called with
+   * every DNS-enabled network on each change and each resync, so a call
+   * that changes nothing must be cheap.
+   */
   sync(networks: readonly DnsNetworkState[]): Promise<void>;
   /** Stops every resolver the backend owns and removes its files. */
   teardown(): Promise<void>;
+  /**
+   * The service is stopping: stop supervising and stop the processes the
+   * backend started, keeping its files, so that the next start's sync
+   * converges again. Called once, after the last sync has finished; no
+   * method is called after it. Optional: a backend that starts no
+   * processes has nothing to do.
+   */
+  close?(): Promise<void>;
 }

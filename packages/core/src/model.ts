@@ -34,8 +34,12 @@ export interface NetworkSpec {
 export interface DnsConfig {
   /** Lower-case domain without a trailing dot; empty for none. */
   domain: string;
-  /** Lower-case host name -> IPv4 address, keys sorted. */
-  hosts: Record<string, string>;
+  /**
+   * Lower-case host name -> its IPv4 addresses, keys sorted. Each name has
+   * at least one address; addresses are distinct and sorted numerically.
+   * A name with several addresses is answered round robin.
+   */
+  hosts: Record<string, string[]>;
 }
 
 /** The desired state of one network: its spec and what later calls attached. */

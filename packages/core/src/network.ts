@@ -223,7 +223,10 @@ export function checkAttachmentsFit(n: Network, spec: NetworkSpec, ports: readon
   }
   if (n.dns === null) return;
   const subnet = mustParseIPv4Prefix(spec.subnet);
-  for (const [name, address] of Object.entries(n.dns.hosts).sort(([a], [b]) => (a < b ? -1 : 1))) {
+  const records = Object.entries(n.dns.hosts)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .flatMap(([name, addresses]) => addresses.map((address) => [name, address] as const));
+  for (const [name, address] of records) {
     const ip = parseAddress(address);
     try {
       if (ip === undefined) throw invalid(`address ${quote(address)} is not an IP address`);

@@ -20,7 +20,11 @@ export class PortTable {
   readonly #byKey = new Map<string, PortMapping>();
   /** protocol -> host port -> slot. Mappings never overlap on one host address, so a slot holds one per address. */
   readonly #slots = new Map<Protocol, Map<number, Slot>>();
-  /** Every mapping in the state's order, until the next change. */
+  /**
+   * Every mapping in the state's order, once asked for; kept in order by
+   * each change after that, so that a change to a large table costs a
+   * binary search and a splice, not a sort.
+   */
   #sorted: PortMapping[] | undefined;
 
   constructor(mappings: Iterable<PortMapping> = []) {
@@ -61,7 +65,7 @@ export class PortTable {
       }
       slot.set(m.hostIp, m);
     }
-    this.#sorted = undefined;
+    this.#sorted?.splice(insertionIndex(this.#sorted, m), 0, m);
   }
 
   /** Removes the mapping with key k, if present. */
@@ -77,7 +81,8 @@ export class PortTable {
       slot.delete(m.hostIp);
       if (slot.size === 0) ports?.delete(port);
     }
-    this.#sorted = undefined;
+    const at = this.#sorted?.indexOf(m) ?? -1;
+    if (at >= 0) this.#sorted?.splice(at, 1);
   }
 
   /**
@@ -106,4 +111,17 @@ export class PortTable {
     this.#sorted ??= [...this.#byKey.values()].sort(comparePortMappings);
     return this.#sorted.filter(keep);
   }
+}
+
+/** Where m goes in `sorted` (ordered by comparePortMappings) to keep it ordered. */
+function insertionIndex(sorted: readonly PortMapping[], m: PortMapping): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const candidate = sorted[middle];
+    if (candidate !== undefined && comparePortMappings(candidate, m) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }

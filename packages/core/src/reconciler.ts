@@ -317,6 +317,23 @@ export class Reconciler {
     this.#health = { ok: true, error: '', at: this.#now() };
   }
 
+  /**
+   * Lets the firewall and DNS backends stop the processes they run, once
+   * no reconcile runs any more; what the backends set up in the kernel and on disk
+   * stays for the next start to converge. A failure is logged, not thrown:
+   * the service stops either way.
+   */
+  async close(): Promise<void> {
+    for (const backend of [this.#firewall, this.#dns]) {
+      if (backend?.close === undefined) continue;
+      try {
+        await backend.close();
+      } catch (err) {
+        this.#log.warn({ err: errorMessage(err) }, `closing the ${backend.name} backend failed`);
+      }
+    }
+  }
+
   /** The outcome of the most recent reconcile: a failed targeted change makes it unhealthy until a full sync succeeds. */
   health(): ReconcileHealth {
     return { ...this.#health };

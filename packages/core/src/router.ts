@@ -134,6 +134,7 @@ export class Router {
   /** The port calls of the batch at the tail of the queue, which later port calls join; undefined once anything is queued after it. */
   #openPortBatch: PortCall[] | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   private constructor(options: RouterOptions, parent: string, state: DesiredState, log: Logger) {
     this.parent = parent;
@@ -181,12 +182,20 @@ export class Router {
     this.#loop.start(intervalMs);
   }
 
-  /** Stops the resync loop and waits for work in flight. The store stays open: its owner closes it. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#unsubscribe();
-    await this.#loop.stop();
-    await this.#queue.drain();
+  /**
+   * Stops the resync loop, waits for work in flight, then lets the
+   * firewall and DNS backends stop their processes (their close()). Calling
+   * it again waits for the same close. The store stays open: its owner closes it.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      this.#unsubscribe();
+      await this.#loop.stop();
+      await this.#queue.drain();
+      await this.#reconciler.close();
+    })();
+    return this.#closing;
   }
 
   async createNetwork(req: CreateNetworkRequest): Promise<{ interfaceName: string; macAddress: string }> {
@@ -338,7 +347,7 @@ export class Router {
       const networks: NetworkStateView[] = selected.map((n) => ({
         network: networkView(n, this.#reconciler.interfaceName(n.vlan), links.get(n.vlan)),
         natSources: [...n.natSources],
-        dns: n.dns === null ? null : { domain: n.dns.domain, hosts: { ...n.dns.hosts } },
+        dns: n.dns === null ? null : structuredClone(n.dns),
       }));
       const portMappings = this.#ports
         .select((m) => vlan === 0 || m.vlan === vlan)

@@ -9,6 +9,7 @@ import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { RouterError, errorMessage, unavailable } from './errors.js';
+import { compareAddresses } from './ipv4.js';
 import type { Network, PortMapping } from './model.js';
 import { comparePortMappings } from './ports.js';
 import { portKeyText, type BackendKind, type Store, type StoreTransaction } from './store.js';
@@ -114,7 +115,7 @@ class SqliteStore implements Store {
   load() {
     const networks: Network[] = [];
     for (const row of this.#selectNetworks.iterate()) {
-      networks.push(decode<Network>(row['network'], `network ${String(row['vlan'])}`));
+      networks.push(upgradeNetwork(decode<StoredNetwork>(row['network'], `network ${String(row['vlan'])}`)));
     }
     const portMappings: PortMapping[] = [];
     for (const row of this.#selectPortMappings.iterate()) {
@@ -158,6 +159,21 @@ class SqliteStore implements Store {
   close(): void {
     this.#db.close();
   }
+}
+
+/** A network as rows hold it: those written before round robin DNS have one address per name, as a string. */
+type StoredNetwork = Omit<Network, 'dns'> & {
+  dns: { domain: string; hosts: Record<string, string | string[]> } | null;
+};
+
+/** A stored network in today's shape: each DNS name with its distinct addresses, sorted; nothing dropped. */
+function upgradeNetwork(n: StoredNetwork): Network {
+  if (n.dns === null) return { ...n, dns: null };
+  const hosts: Record<string, string[]> = {};
+  for (const [name, addresses] of Object.entries(n.dns.hosts)) {
+    hosts[name] = [...new Set(typeof addresses === 'string' ? [addresses] : addresses)].sort(compareAddresses);
+  }
+  return { ...n, dns: { domain: n.dns.domain, hosts } };
 }
 
 /** A mapping as rows hold it: those written before ranges and sources lack both. */

@@ -25,7 +25,8 @@ export interface NetworkView {
 export interface NetworkStateView {
   network: NetworkView;
   natSources: string[];
-  dns: { domain: string; hosts: Record<string, string> } | null;
+  /** Host names map to their addresses, sorted, as the desired state keeps them. */
+  dns: { domain: string; hosts: Record<string, string[]> } | null;
 }
 
 export interface StateView {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { withDns, withoutDnsHosts, validateDnsNames } from '../src/dns.js';
+import { dnsConfigsEqual, withDns, withoutDnsHosts, validateDnsNames } from '../src/dns.js';
 import { parseNatSource, withNat, withoutNat } from '../src/nat.js';
 import { checkAttachmentsFit } from '../src/network.js';
 import { assertRouterError, network, portMapping } from './helpers.js';
@@ -35,10 +35,64 @@ describe('DNS', () => {
       hosts: { Web: '172.18.0.9', db: '::ffff:172.18.0.3' },
       replaceHosts: false,
     });
-    assert.deepEqual(n.dns, { domain: 'example.internal', hosts: { db: '172.18.0.3', web: '172.18.0.9' } });
+    assert.deepEqual(n.dns, { domain: 'example.internal', hosts: { db: ['172.18.0.3'], web: ['172.18.0.9'] } });
     assert.deepEqual(Object.keys(n.dns?.hosts ?? {}), ['db', 'web']);
     const removed = withoutDnsHosts(n, ['WEB', 'absent']);
-    assert.deepEqual(removed.dns, { domain: 'example.internal', hosts: { db: '172.18.0.3' } });
+    assert.deepEqual(removed.dns, { domain: 'example.internal', hosts: { db: ['172.18.0.3'] } });
+  });
+
+  test('a name may have several addresses: the union of what the request gives it, distinct and sorted', () => {
+    const n = withDns(net100, {
+      subnet: '',
+      gateway: '',
+      domain: '',
+      hosts: { Web: '172.18.0.10', db: '172.18.0.3' },
+      hostAddresses: [
+        { name: 'web', addresses: ['172.18.0.9', '::ffff:172.18.0.10', '172.18.1.2'] },
+        { name: 'WEB', addresses: ['172.18.0.9'] },
+        { name: 'cache', addresses: ['172.18.0.4'] },
+      ],
+      replaceHosts: false,
+    });
+    assert.deepEqual(n.dns?.hosts, {
+      cache: ['172.18.0.4'],
+      db: ['172.18.0.3'],
+      web: ['172.18.0.9', '172.18.0.10', '172.18.1.2'],
+    });
+    // A later request replaces a name's addresses and keeps other names.
+    const next = withDns(n, { subnet: '', gateway: '', domain: '', hosts: { web: '172.18.0.2' }, replaceHosts: false });
+    assert.deepEqual(next.dns?.hosts, { cache: ['172.18.0.4'], db: ['172.18.0.3'], web: ['172.18.0.2'] });
+    // Removing a name removes all its addresses.
+    assert.deepEqual(withoutDnsHosts(n, ['web']).dns?.hosts, { cache: ['172.18.0.4'], db: ['172.18.0.3'] });
+  });
+
+  test('a name without an address, and a qualified name past 253 characters, are refused', async () => {
+    const request = { subnet: '', gateway: '', domain: '', hosts: {}, replaceHosts: false };
+    await assertRouterError(
+      () => withDns(net100, { ...request, hostAddresses: [{ name: 'web', addresses: [] }] }),
+      'invalid',
+      'host web has no address: RemoveDNSHosts removes a name',
+    );
+    const label = 'a'.repeat(63);
+    const domain = `${label}.${label}.${label}`;
+    const name = 'b'.repeat(62);
+    const withName = withDns(net100, { ...request, hosts: { [name]: '172.18.0.2' } });
+    await assertRouterError(
+      () => withDns(withName, { ...request, domain }),
+      'invalid',
+      `host name ${name}.${domain} would be 254 characters long: the limit is 253`,
+    );
+    assert.equal(withDns(withName, { ...request, domain: domain.slice(1) }).dns?.domain, domain.slice(1));
+  });
+
+  test('configurations compare by every address', () => {
+    const one = { domain: '', hosts: { web: ['172.18.0.2'] } };
+    assert.ok(dnsConfigsEqual(one, { domain: '', hosts: { web: ['172.18.0.2'] } }));
+    assert.ok(!dnsConfigsEqual(one, { domain: '', hosts: { web: ['172.18.0.2', '172.18.0.3'] } }));
+    assert.ok(!dnsConfigsEqual({ domain: '', hosts: { web: ['172.18.0.2', '172.18.0.3'] } }, { domain: '', hosts: { web: ['172.18.0.2', '172.18.0.4'] } }));
+    assert.ok(!dnsConfigsEqual(one, { domain: '', hosts: { db: ['172.18.0.2'] } }));
+    assert.ok(!dnsConfigsEqual(one, null));
+    assert.ok(dnsConfigsEqual(null, null));
   });
 
   test('rejects bad names', async () => {
@@ -73,7 +127,7 @@ describe('checkAttachmentsFit', () => {
       'precondition',
       'port mapping *:8080/tcp -> 172.18.5.2:80 (VLAN 100) would not fit the new spec (container_ip 172.18.5.2 is not inside subnet 172.18.0.0/24): remove it first',
     );
-    const withName = { ...net100, dns: { domain: '', hosts: { edge: '172.18.0.255' } } };
+    const withName = { ...net100, dns: { domain: '', hosts: { edge: ['172.18.0.9', '172.18.0.255'] } } };
     await assertRouterError(
       () => checkAttachmentsFit(withName, narrower, []),
       'precondition',

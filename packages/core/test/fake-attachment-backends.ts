@@ -26,6 +26,8 @@ export class FakeFirewallBackend implements FirewallBackend {
   gate: Promise<void> | undefined;
   /** What the fake kernel holds: the last state applied; a test may change it, as someone editing the ruleset would. */
   kernel: FirewallState | undefined;
+  /** How often close was called. */
+  closes = 0;
 
   async sync(state: FirewallState): Promise<void> {
     await this.gate;
@@ -51,6 +53,10 @@ export class FakeFirewallBackend implements FirewallBackend {
     this.kernel = undefined;
   }
 
+  async close(): Promise<void> {
+    this.closes++;
+  }
+
   /** The state of the last successful sync or update. */
   get last(): FirewallState | undefined {
     return this.calls.at(-1)?.state;
@@ -70,15 +76,28 @@ export class FakeFirewallBackend implements FirewallBackend {
 export class FakeDnsBackend implements DnsBackend {
   readonly name = 'fake-dns';
   readonly syncs: DnsNetworkState[][] = [];
+  /** Every method called, in order: "sync", "teardown", "close". */
+  readonly calls: string[] = [];
   fail: Error | undefined;
+  failClose: Error | undefined;
+  /** When set, sync waits for it before changing anything. */
+  gate: Promise<void> | undefined;
 
   async sync(networks: readonly DnsNetworkState[]): Promise<void> {
+    this.calls.push('sync');
+    await this.gate;
     if (this.fail !== undefined) throw this.fail;
     this.syncs.push(structuredClone([...networks]));
   }
 
   async teardown(): Promise<void> {
+    this.calls.push('teardown');
     this.syncs.push([]);
+  }
+
+  async close(): Promise<void> {
+    this.calls.push('close');
+    if (this.failClose !== undefined) throw this.failClose;
   }
 }
 

@@ -57,7 +57,7 @@ test('a tool builds a Router on its own backends and a memory store', async () =
       name: 'builds',
       internal: false,
     });
-    assert.deepEqual(state.networks[0]?.dns, { domain: 'ci', hosts: { runner: '172.30.0.10' } });
+    assert.deepEqual(state.networks[0]?.dns, { domain: 'ci', hosts: { runner: ['172.30.0.10'] } });
     assert.deepEqual(state.portMappings, [
       { protocol: 'tcp', hostIp: '', hostPort: 2222, hostPortEnd: 2222, containerIp: '172.30.0.10', containerPort: 22, vlan: 42, sources: [] },
     ]);

@@ -21,7 +21,7 @@ function setup() {
 const state: DesiredState = {
   networks: [
     network(100, '172.18.0.0/16', '172.18.0.1'),
-    { ...network(200, '172.19.0.0/16', '172.19.0.1'), dns: { domain: 'fe', hosts: { web: '172.19.0.2' } } },
+    { ...network(200, '172.19.0.0/16', '172.19.0.1'), dns: { domain: 'fe', hosts: { web: ['172.19.0.2'] } } },
   ],
   portMappings: [portMapping('tcp', '', 8080, 100, '172.18.0.2')],
 };

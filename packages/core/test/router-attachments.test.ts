@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, test } from 'node:test';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type { ErrorKind } from '../src/errors.js';
 import type { PortMapping } from '../src/model.js';
 import type { AddPortMappingRequest, ConfigureDnsRequest } from '../src/router.js';
@@ -70,14 +71,14 @@ describe('Router DNS', () => {
     await h.router.configureDns(
       dnsRequest({ vlan: 100, subnet: '172.18.0.0/16', gateway: '172.18.0.1', domain: 'Frontend.internal.', hosts: { web: '172.18.0.2', DB: '172.18.0.3' } }),
     );
-    assert.deepEqual((await network100(h)).dns, { domain: 'frontend.internal', hosts: { db: '172.18.0.3', web: '172.18.0.2' } });
+    assert.deepEqual((await network100(h)).dns, { domain: 'frontend.internal', hosts: { db: ['172.18.0.3'], web: ['172.18.0.2'] } });
     // Merge: a later call adds and updates without dropping other names.
     await h.router.configureDns(dnsRequest({ vlan: 100, domain: 'frontend.internal', hosts: { web: '172.18.0.9', cache: '172.18.0.4' } }));
-    assert.deepEqual(await hosts(), { cache: '172.18.0.4', db: '172.18.0.3', web: '172.18.0.9' });
+    assert.deepEqual(await hosts(), { cache: ['172.18.0.4'], db: ['172.18.0.3'], web: ['172.18.0.9'] });
     for (let i = 0; i < 2; i++) await h.router.removeDnsHosts(100, ['cache', 'absent']);
-    assert.deepEqual(await hosts(), { db: '172.18.0.3', web: '172.18.0.9' });
+    assert.deepEqual(await hosts(), { db: ['172.18.0.3'], web: ['172.18.0.9'] });
     await h.router.configureDns(dnsRequest({ vlan: 100, domain: 'frontend.internal', hosts: { api: '172.18.0.5' }, replaceHosts: true }));
-    assert.deepEqual(await hosts(), { api: '172.18.0.5' });
+    assert.deepEqual(await hosts(), { api: ['172.18.0.5'] });
 
     const rejects: Array<{ name: string; req: ConfigureDnsRequest; kind: ErrorKind; message: string }> = [
       { name: 'unknown network', req: dnsRequest({ vlan: 300 }), kind: 'not-found', message: 'VLAN 300' },
@@ -92,10 +93,72 @@ describe('Router DNS', () => {
     ];
     for (const r of rejects) {
       await assertRouterError(() => h.router.configureDns(r.req), r.kind, r.message);
-      assert.deepEqual(await hosts(), { api: '172.18.0.5' }, `${r.name} changed the hosts`);
+      assert.deepEqual(await hosts(), { api: ['172.18.0.5'] }, `${r.name} changed the hosts`);
     }
     await assertRouterError(() => h.router.removeDnsHosts(100, ['bad name']), 'invalid', 'not a valid hostname');
     await h.router.removeDnsHosts(300, ['web']);
+  });
+});
+
+describe('Router DNS round robin', () => {
+  test('a name keeps every address it was given, until a request gives it others or removes it', async () => {
+    const dns = new FakeDnsBackend();
+    const h = await withNetworks({ dns });
+    const hosts = async () => (await network100(h)).dns?.hosts;
+    await h.router.configureDns(
+      dnsRequest({ vlan: 100, hosts: { web: '172.18.0.2' }, hostAddresses: [{ name: 'Web', addresses: ['172.18.0.12', '172.18.0.3'] }, { name: 'db', addresses: ['172.18.0.5'] }] }),
+    );
+    assert.deepEqual(await hosts(), { db: ['172.18.0.5'], web: ['172.18.0.2', '172.18.0.3', '172.18.0.12'] });
+    assert.deepEqual(dns.syncs.at(-1)?.[0]?.network.dns?.hosts, await hosts());
+    // The same addresses in another order change nothing, so nothing reaches the backend.
+    const syncs = dns.syncs.length;
+    await h.router.configureDns(dnsRequest({ vlan: 100, hostAddresses: [{ name: 'web', addresses: ['172.18.0.12', '172.18.0.2', '172.18.0.3', '172.18.0.2'] }] }));
+    assert.equal(dns.syncs.length, syncs);
+    await h.router.configureDns(dnsRequest({ vlan: 100, hosts: { web: '172.18.0.2' } }));
+    assert.deepEqual(await hosts(), { db: ['172.18.0.5'], web: ['172.18.0.2'] });
+    await h.router.configureDns(dnsRequest({ vlan: 100, hostAddresses: [{ name: 'web', addresses: ['172.18.0.2', '172.18.0.3'] }] }));
+    await h.router.removeDnsHosts(100, ['WEB']);
+    assert.deepEqual(await hosts(), { db: ['172.18.0.5'] });
+    const state = await h.router.getState(100);
+    (state.networks[0]?.dns?.hosts['db'] ?? assert.fail()).push('172.18.0.99');
+    assert.deepEqual(await hosts(), { db: ['172.18.0.5'] }, 'getState handed out the state itself');
+  });
+});
+
+describe('Router close', () => {
+  test('lets the firewall and DNS backends stop their processes once work in flight is done, once', async () => {
+    const dns = new FakeDnsBackend();
+    const firewall = new FakeFirewallBackend();
+    const h = await withNetworks({ dns, firewall });
+    const { promise: gate, resolve: open } = Promise.withResolvers<void>();
+    dns.gate = gate;
+    const configuring = h.router.configureDns(dnsRequest({ vlan: 100, hosts: { web: '172.18.0.2' } }));
+    await setImmediatePromise();
+    const closing = h.router.close();
+    const closingAgain = h.router.close();
+    await setImmediatePromise();
+    assert.deepEqual(dns.calls.slice(-1), ['sync'], 'closed while a sync was in flight');
+    assert.equal(firewall.closes, 0, 'firewall closed while a change was in flight');
+    open();
+    await configuring;
+    await Promise.all([closing, closingAgain]);
+    assert.deepEqual(dns.calls.slice(-2), ['sync', 'close']);
+    assert.equal(dns.calls.filter((c) => c === 'close').length, 1);
+    assert.equal(firewall.closes, 1);
+    await assertRouterError(() => h.router.configureDns(dnsRequest({ vlan: 100 })), 'unavailable', 'closed');
+  });
+
+  test('a DNS backend that fails to close is logged; the router closes anyway', async () => {
+    const dns = new FakeDnsBackend();
+    dns.failClose = new Error('dnsmasq would not stop');
+    const firewall = new FakeFirewallBackend();
+    const h = await withNetworks({ dns, firewall });
+    await h.router.close();
+    assert.deepEqual(
+      h.log.lines.filter((l) => l.level === 'warn').map((l) => [l.message, l.fields['err']]),
+      [['closing the fake-dns backend failed', 'dnsmasq would not stop']],
+    );
+    assert.equal(firewall.closes, 1);
   });
 });
 
@@ -242,7 +305,7 @@ describe('Router with firewall and DNS backends', () => {
     await h.router.configureNat(100, '192.0.2.0/24');
     assert.deepEqual(firewall.last?.networks[0]?.network.natSources, ['192.0.2.0/24']);
     await h.router.configureDns(dnsRequest({ vlan: 100, hosts: { web: '172.18.0.2' } }));
-    assert.deepEqual(dns.syncs.at(-1)?.map((n) => [n.interfaceName, n.network.dns?.hosts]), [['eth0.100', { web: '172.18.0.2' }]]);
+    assert.deepEqual(dns.syncs.at(-1)?.map((n) => [n.interfaceName, n.network.dns?.hosts]), [['eth0.100', { web: ['172.18.0.2'] }]]);
     await h.router.addPortMapping(portRequest({ containerIp: '172.18.0.2' }));
     assert.equal(firewall.last?.portMappings.length, 1);
     const syncs = firewall.syncs.length;

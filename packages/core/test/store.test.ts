@@ -36,7 +36,7 @@ const changed: Network = {
   name: 'changed',
   internal: true,
   natSources: ['192.0.2.0/24'],
-  dns: { domain: 'internal', hosts: { web: '10.100.0.2' } },
+  dns: { domain: 'internal', hosts: { web: ['10.100.0.2'] } },
 };
 
 const rangeMapping = portMapping('sctp', '', 9000, 300, '10.3.0.9', { hostPortEnd: 9010, sources: ['10.0.0.0/8', '192.0.2.7/32'] });
@@ -152,6 +152,35 @@ describe('sqlite store on disk', () => {
     db.close();
     const store = openSqliteStore(dir);
     assert.deepEqual(store.load().portMappings, [portMapping('tcp', '', 8080, 1, '10.1.0.2')]);
+    store.close();
+  });
+
+  test('DNS names stored with one address each load as one-address lists, nothing lost', () => {
+    const dir = tempDir();
+    openSqliteStore(dir).close();
+    const earlier = [
+      { ...subnetNetwork(1, '10.1.0.0/16'), dns: { domain: 'corp', hosts: { api: '10.1.0.10', db: '10.1.0.3', web: '10.1.0.2' } } },
+      { ...subnetNetwork(2, '10.2.0.0/16'), dns: { domain: '', hosts: {} } },
+      subnetNetwork(3, '10.3.0.0/16'),
+    ];
+    const db = new DatabaseSync(join(dir, STATE_FILE_NAME));
+    for (const n of earlier) db.prepare('INSERT INTO networks (vlan, network) VALUES (?, ?)').run(n.vlan, JSON.stringify(n));
+    db.close();
+    const want: Network[] = [
+      { ...subnetNetwork(1, '10.1.0.0/16'), dns: { domain: 'corp', hosts: { api: ['10.1.0.10'], db: ['10.1.0.3'], web: ['10.1.0.2'] } } },
+      { ...subnetNetwork(2, '10.2.0.0/16'), dns: { domain: '', hosts: {} } },
+      subnetNetwork(3, '10.3.0.0/16'),
+    ];
+    let store = openSqliteStore(dir);
+    const loaded = store.load().networks;
+    assert.deepEqual(loaded, want);
+    // Written back in today's shape, they load the same.
+    store.update((tx) => {
+      for (const n of loaded) tx.putNetwork(n);
+    });
+    store.close();
+    store = openSqliteStore(dir);
+    assert.deepEqual(store.load().networks, want);
     store.close();
   });
 

@@ -22,7 +22,8 @@ const contract: Record<string, string[]> = {
   ConfigureNATResponse: ['1 success bool', '2 error string'],
   RemoveNATRequest: ['1 vlan_id uint32', '2 source_subnet string'],
   RemoveNATResponse: ['1 success bool', '2 error string'],
-  ConfigureDNSRequest: ['1 vlan_id uint32', '2 subnet string', '3 gateway string', '4 domain string', '5 hosts map<string,string>', '6 replace_hosts bool'],
+  ConfigureDNSRequest: ['1 vlan_id uint32', '2 subnet string', '3 gateway string', '4 domain string', '5 hosts map<string,string>', '6 replace_hosts bool', '7 host_addresses repeated router.DNSHost'],
+  DNSHost: ['1 name string', '2 addresses repeated string'],
   ConfigureDNSResponse: ['1 success bool', '2 error string'],
   AddPortMappingRequest: ['1 container_ip string', '2 container_port uint32', '3 host_port uint32', '4 protocol string', '5 vlan_id uint32', '6 host_ip string', '7 host_port_end uint32', '8 allowed_sources repeated string'],
   AddPortMappingResponse: ['1 success bool', '2 error string'],
@@ -37,6 +38,8 @@ const contract: Record<string, string[]> = {
   RemoveDNSHostsResponse: ['1 success bool', '2 error string'],
   GetStateRequest: ['1 vlan_id uint32'],
   GetStateResponse: ['1 networks repeated router.NetworkState', '2 port_mappings repeated router.PortMapping'],
+  NetworkState: ['1 vlan router.VLANInterface', '2 nat_sources repeated string', '3 dns router.DNSConfig'],
+  DNSConfig: ['1 enabled bool', '2 domain string', '3 hosts map<string,string>', '4 host_addresses repeated router.DNSHost'],
   PortMapping: ['1 protocol string', '2 host_ip string', '3 host_port uint32', '4 container_ip string', '5 container_port uint32', '6 vlan_id uint32', '7 host_port_end uint32', '8 allowed_sources repeated string'],
 };
 

@@ -86,6 +86,9 @@ export async function switchFirewall(
     update: (previous, next) => firewall.update(previous, next),
     drift: (state) => firewall.drift(state),
     teardown: () => firewall.teardown(),
+    close: async () => {
+      await firewall.close?.();
+    },
   };
 }
 
@@ -109,5 +112,8 @@ export async function switchDns(
       record();
     },
     teardown: () => dns.teardown(),
+    close: async () => {
+      await dns.close?.();
+    },
   };
 }

@@ -7,7 +7,7 @@
  * `--allow-remote-tcp=<Go bool>`, parsing stops at the first positional.
  */
 import { readFileSync } from 'node:fs';
-import { parseDuration } from '@router-service/core';
+import { parseDuration, parseIPv4 } from '@router-service/core';
 import { FlagError, FlagSet, HelpRequest, type Flag, type FlagProblem } from '@router-service/flags';
 import { DEFAULT_PORT, formatEndpoint, parseEndpoint, type Endpoint } from '@router-service/transport';
 
@@ -29,14 +29,27 @@ export interface DaemonConfig {
   logLevel: LogLevel;
   /** Firewall plugin: a built-in name or a module specifier; "nft" by default. */
   firewall: string;
-  /** DNS plugin: a built-in name or a module specifier. */
-  dns: string;
+  dns: DnsSettings;
   /**
    * The conntrack binary that ends the flows of removed port mappings and
    * networks when a firewall backend is configured; "none" leaves them to
    * time out.
    */
   conntrack: string;
+}
+
+/** Which backend answers the networks' DNS, and how the dnsmasq one runs. */
+export interface DnsSettings {
+  /** DNS plugin: a built-in name or a module specifier; "dnsmasq" by default, "none" for no DNS ("off" in the config reads as "none"). */
+  backend: string;
+  /**
+   * The resolvers that names outside the networks' domains are forwarded
+   * to, each an IPv4 address with an optional "#PORT"; null forwards to
+   * those of the router's own /etc/resolv.conf.
+   */
+  upstreams: string[] | null;
+  /** The dnsmasq binary, an absolute path. */
+  dnsmasqPath: string;
 }
 
 /** A configuration a person must fix; the daemon exits 2 with its message. */
@@ -54,6 +67,9 @@ export const DEFAULT_STATE_DIR = '/var/lib/router-service';
 export const DEFAULT_CONNTRACK = '/usr/sbin/conntrack';
 /** The firewall backend when the config names none. */
 export const DEFAULT_FIREWALL = 'nft';
+/** The DNS backend when the config names none. */
+export const DEFAULT_DNS = 'dnsmasq';
+export const DEFAULT_DNSMASQ = '/usr/sbin/dnsmasq';
 const DEFAULT_RESYNC_MS = 30_000;
 /** setTimeout's limit (2^31-1 ms) rounded down to whole hours. */
 const MAX_RESYNC_MS = 596 * 3_600_000;
@@ -72,6 +88,9 @@ interface RawSettings {
   logLevel?: string;
   firewall?: string;
   dns?: string;
+  /** null: the config file asked for /etc/resolv.conf explicitly. */
+  dnsUpstream?: string[] | null;
+  dnsmasq?: string;
   conntrack?: string;
 }
 
@@ -94,12 +113,15 @@ const FLAGS: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec>([
   ['resync-interval', { key: 'resyncInterval', kind: 'string', value: 'DURATION', usage: 'how often to repair drift between desired state and the kernel, e.g. 500ms, 2s, 1m (default 30s)' }],
   ['log-format', { key: 'logFormat', kind: 'string', value: 'FORMAT', usage: 'log format: text or json (default text)' }],
   ['log-level', { key: 'logLevel', kind: 'string', value: 'LEVEL', usage: 'log level: debug, info, warn or error (default info)' }],
-  ['config', { key: 'config', kind: 'string', value: 'FILE', usage: 'JSON file with these settings as camelCase keys, plus "firewall" and "dns" plugin names and the "conntrack" binary; flags override it' }],
+  ['dns', { key: 'dns', kind: 'string', value: 'NAME', usage: `DNS backend answering container names on each gateway: dnsmasq, off, or a plugin module (default ${DEFAULT_DNS})` }],
+  ['dns-upstream', { key: 'dnsUpstream', kind: 'list', value: 'LIST', usage: 'resolvers for names outside the networks, IPv4[#PORT], comma-separated, repeatable (default: those of /etc/resolv.conf)' }],
+  ['dnsmasq', { key: 'dnsmasq', kind: 'string', value: 'PATH', usage: `the dnsmasq binary (default ${DEFAULT_DNSMASQ})` }],
+  ['config', { key: 'config', kind: 'string', value: 'FILE', usage: 'JSON file with these settings as camelCase keys, plus the "firewall" plugin name, "dns" as a name or {"backend", "upstreams", "dnsmasq"}, and the "conntrack" binary; flags override it' }],
   ['help', { key: 'help', kind: 'boolean', usage: 'print this help' }],
 ]);
 
-/** The keys a --config file may hold, with the JSON type each takes. */
-const FILE_KEYS: Readonly<Record<string, 'string' | 'string[]' | 'number' | 'number[]' | 'boolean'>> = {
+/** The keys a --config file may hold, with the JSON type each takes ("dns": see readDnsSetting). */
+const FILE_KEYS: Readonly<Record<string, 'string' | 'string[]' | 'number' | 'number[]' | 'boolean' | 'dns'>> = {
   listen: 'string[]',
   vsockPort: 'number',
   vsockAllowCid: 'number[]',
@@ -110,9 +132,12 @@ const FILE_KEYS: Readonly<Record<string, 'string' | 'string[]' | 'number' | 'num
   logFormat: 'string',
   logLevel: 'string',
   firewall: 'string',
-  dns: 'string',
+  dns: 'dns',
   conntrack: 'string',
 };
+
+/** The keys of the object form of "dns" in a --config file. */
+const DNS_FILE_KEYS = ['backend', 'upstreams', 'dnsmasq'];
 
 export function usage(): string {
   const lines = ['Usage: router-service [flags]', '', 'Flags:'];
@@ -218,12 +243,58 @@ function readConfigFile(path: string, readFile: (path: string) => string): RawSe
     if (type === undefined) {
       throw new ConfigError(`--config ${path}: unknown key ${JSON.stringify(key)}; known keys: ${Object.keys(FILE_KEYS).join(', ')}`);
     }
+    if (type === 'dns') {
+      Object.assign(raw, readDnsSetting(value, path));
+      continue;
+    }
     if (!hasType(value, type)) {
       throw new ConfigError(`--config ${path}: ${key} must be ${describeType(type)}, not ${JSON.stringify(value)}`);
     }
     Object.assign(raw, { [key]: fromFile(value) });
   }
   return raw;
+}
+
+/**
+ * "dns" of a --config file: a backend name, or an object with the backend,
+ * the upstream resolvers (null: /etc/resolv.conf) and the dnsmasq binary,
+ * each optional, in the form flags give them.
+ */
+function readDnsSetting(value: unknown, path: string): Pick<RawSettings, 'dns' | 'dnsUpstream' | 'dnsmasq'> {
+  if (typeof value === 'string') return { dns: value };
+  const wrong = (what: string, got: unknown) => new ConfigError(`--config ${path}: ${what}, not ${JSON.stringify(got)}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw wrong('dns must be a backend name or an object {"backend", "upstreams", "dnsmasq"}', value);
+  }
+  const settings: Pick<RawSettings, 'dns' | 'dnsUpstream' | 'dnsmasq'> = {};
+  for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
+    switch (key) {
+      case 'backend':
+        if (typeof field !== 'string') throw wrong('dns.backend must be a string', field);
+        settings.dns = field;
+        break;
+      case 'upstreams':
+        if (field === null) {
+          settings.dnsUpstream = null;
+          break;
+        }
+        if (!Array.isArray(field) || !field.every((item): item is string => typeof item === 'string')) {
+          throw wrong('dns.upstreams must be a list of strings or null', field);
+        }
+        if (field.length === 0) {
+          throw new ConfigError(`--config ${path}: dns.upstreams must name at least one resolver; leave it out to use those of /etc/resolv.conf`);
+        }
+        settings.dnsUpstream = field;
+        break;
+      case 'dnsmasq':
+        if (typeof field !== 'string') throw wrong('dns.dnsmasq must be a string', field);
+        settings.dnsmasq = field;
+        break;
+      default:
+        throw new ConfigError(`--config ${path}: unknown key ${JSON.stringify(key)} in dns; known keys: ${DNS_FILE_KEYS.join(', ')}`);
+    }
+  }
+  return settings;
 }
 
 /** File values in the form flags give them, so that both validate alike. */
@@ -292,9 +363,36 @@ function validate(raw: RawSettings): DaemonConfig {
     logFormat,
     logLevel,
     firewall: raw.firewall ?? DEFAULT_FIREWALL,
-    dns: raw.dns ?? 'none',
+    dns: validateDns(raw),
     conntrack,
   };
+}
+
+function validateDns(raw: RawSettings): DnsSettings {
+  const backend = raw.dns ?? DEFAULT_DNS;
+  const dnsmasqPath = raw.dnsmasq ?? DEFAULT_DNSMASQ;
+  if (!dnsmasqPath.startsWith('/')) {
+    throw new ConfigError(`--dnsmasq must be the absolute path of the dnsmasq binary, not ${JSON.stringify(dnsmasqPath)}`);
+  }
+  const upstreams = raw.dnsUpstream === undefined || raw.dnsUpstream === null
+    ? null
+    : raw.dnsUpstream.flatMap((list) => list.split(',')).map((field) => parseUpstream(field.trim()));
+  // "off" reads as "none", the name that selects no backend.
+  return { backend: backend === 'off' ? 'none' : backend, upstreams, dnsmasqPath };
+}
+
+const PORT = /^[1-9][0-9]{0,4}$/;
+
+/** Checks an upstream resolver, "ADDRESS" or "ADDRESS#PORT" with an IPv4 address and a port from 1 to 65535. */
+function parseUpstream(text: string): string {
+  const [address = '', port, ...rest] = text.split('#');
+  if (parseIPv4(address) === undefined || rest.length > 0) {
+    throw new ConfigError(`--dns-upstream ${JSON.stringify(text)} is not an IPv4 address with an optional #PORT, such as 192.0.2.53 or 192.0.2.53#5353`);
+  }
+  if (port !== undefined && (!PORT.test(port) || Number(port) > 65535)) {
+    throw new ConfigError(`--dns-upstream ${JSON.stringify(text)}: the port must be 1 to 65535`);
+  }
+  return text;
 }
 
 function parseCids(list: string): number[] {
@@ -319,7 +417,9 @@ export function describeConfig(config: DaemonConfig): Record<string, unknown> {
     vsock_allow_cid: config.vsockAllowCids,
     allow_remote_tcp: config.allowRemoteTcp,
     firewall: config.firewall,
-    dns: config.dns,
+    dns: config.dns.backend,
+    dns_upstreams: config.dns.upstreams ?? '/etc/resolv.conf',
+    dnsmasq: config.dns.dnsmasqPath,
     conntrack: config.conntrack,
   };
 }

@@ -21,7 +21,7 @@ import { createIproute2VlanBackend } from '@router-service/vlan-iproute2';
 import { describeConfig, type DaemonConfig } from './config.js';
 import { HealthService } from './health-service.js';
 import { switchDns, switchFirewall } from './backend-switch.js';
-import { NO_BACKEND, loadBackend, type ModuleImporter } from './plugins.js';
+import { NO_BACKEND, loadBackend, type ModuleImporter, type PluginContext } from './plugins.js';
 import { ReflectionService } from './reflection-service.js';
 import { routerServiceHandlers } from './service.js';
 
@@ -52,8 +52,8 @@ export interface RunningDaemon {
   readonly addresses: readonly string[];
   /**
    * Stops accepting, lets calls in flight finish (up to graceMs, then cuts
-   * them off), closes the router (waiting up to graceMs more for its work)
-   * and the store.
+   * them off), closes the router (waiting up to graceMs more for its work,
+   * after which the DNS backend stops the resolvers it runs) and the store.
    */
   stop(graceMs?: number): Promise<void>;
 }
@@ -82,9 +82,13 @@ export async function startDaemon(config: DaemonConfig, log: Logger, deps: Daemo
     }
   };
   try {
-    const context = { log, stateDir: config.stateDir };
+    const context: PluginContext = {
+      log,
+      stateDir: config.stateDir,
+      dns: { upstreams: config.dns.upstreams, dnsmasqPath: config.dns.dnsmasqPath },
+    };
     const loadedFirewall = await loadBackend('firewall', config.firewall, context, deps.importModule);
-    const loadedDns = await loadBackend('dns', config.dns, context, deps.importModule);
+    const loadedDns = await loadBackend('dns', config.dns.backend, context, deps.importModule);
     const connectionTracker = connectionTrackerFor(config, loadedFirewall, log);
     log.info(
       {
@@ -98,7 +102,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, deps: Daemo
     // Before the first sync: what a previous backend set up goes first.
     const switching = { store, plugin: context, log, importModule: deps.importModule };
     const firewall = await switchFirewall(config.firewall, loadedFirewall, switching);
-    const dns = await switchDns(config.dns, loadedDns, switching);
+    const dns = await switchDns(config.dns.backend, loadedDns, switching);
 
     const router = await Router.open({ store, vlan, firewall, dns, connectionTracker, parent: config.parent, log });
     cleanups.push(() => router.close());

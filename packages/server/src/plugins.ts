@@ -4,13 +4,15 @@
  * a configured value that is not a built-in name is imported as a module
  * specifier (a package name, or a path relative to the working directory).
  * "none" means no backend: NAT, DNS and port mappings are then stored and
- * reported only. Built in: the `nft` firewall (packages/backend-nft) and the
- * `iptables` one (packages/backend-iptables).
+ * reported only. Built in: the `nft` firewall (packages/backend-nft), the
+ * `iptables` one (packages/backend-iptables) and the `dnsmasq` DNS
+ * (packages/dns-dnsmasq).
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import iptablesFirewallPlugin from '@router-service/backend-iptables';
 import nftFirewallPlugin from '@router-service/backend-nft';
+import dnsmasqPlugin from '@router-service/dns-dnsmasq';
 import type { DnsBackend, FirewallBackend, Logger } from '@router-service/core';
 
 export type PluginKind = 'firewall' | 'dns';
@@ -20,6 +22,13 @@ export interface PluginContext {
   log: Logger;
   /** The daemon's state directory, for plugins that keep files. */
   stateDir: string;
+  /** The DNS settings, for DNS plugins. */
+  dns: {
+    /** Resolvers for names outside the networks, "ADDRESS" or "ADDRESS#PORT"; null: those of the router's /etc/resolv.conf. */
+    upstreams: readonly string[] | null;
+    /** The dnsmasq binary. */
+    dnsmasqPath: string;
+  };
 }
 
 interface BackendOf {
@@ -42,7 +51,7 @@ export const NO_BACKEND = 'none';
 /** Built-in plugins by kind and name; "none" is built in everywhere and creates nothing. */
 const BUILT_IN: { readonly [K in PluginKind]: ReadonlyMap<string, Plugin<K>> } = {
   firewall: new Map([[nftFirewallPlugin.name, nftFirewallPlugin], [iptablesFirewallPlugin.name, iptablesFirewallPlugin]]),
-  dns: new Map(),
+  dns: new Map([[dnsmasqPlugin.name, dnsmasqPlugin]]),
 };
 
 /** The names a configuration may use for `kind` without naming a module. */

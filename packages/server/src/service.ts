@@ -4,9 +4,10 @@
  * mutations always set success=true, which existing clients check.
  */
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
-import { errorKind, errorMessage, type Logger, type NetworkView, type Router } from '@router-service/core';
+import { errorKind, errorMessage, type Logger, type NetworkStateView, type NetworkView, type Router } from '@router-service/core';
 import type {
   DNSConfig,
+  DNSHost,
   GetStateResponse,
   PortMapping,
   RouterServiceServer,
@@ -59,6 +60,7 @@ export function routerServiceHandlers(router: Router, log: Logger): RouterServic
         gateway: req.gateway,
         domain: req.domain,
         hosts: req.hosts,
+        hostAddresses: req.hostAddresses,
         replaceHosts: req.replaceHosts,
       });
       return { success: true, error: '' };
@@ -146,8 +148,14 @@ function vlanInterface(n: NetworkView): VLANInterface {
   };
 }
 
-function dnsConfig(dns: { domain: string; hosts: Record<string, string> }): DNSConfig {
+/** A network's DNS: every address of each name, and for older clients each name's first address. */
+function dnsConfig(dns: NonNullable<NetworkStateView['dns']>): DNSConfig {
   const hosts: Record<string, string> = {};
-  for (const name of Object.keys(dns.hosts).sort()) hosts[name] = dns.hosts[name] ?? '';
-  return { enabled: true, domain: dns.domain, hosts };
+  const hostAddresses: DNSHost[] = [];
+  for (const name of Object.keys(dns.hosts).sort()) {
+    const addresses = dns.hosts[name] ?? [];
+    hosts[name] = addresses[0] ?? '';
+    hostAddresses.push({ name, addresses: [...addresses] });
+  }
+  return { enabled: true, domain: dns.domain, hosts, hostAddresses };
 }

@@ -46,7 +46,8 @@ function recordingLogger(): Logger & { lines: LogLine[] } {
 
 /**
  * Fake firewall and DNS plugins by module specifier, writing what their
- * backends are asked into one journal ("<specifier> sync", "... teardown").
+ * backends are asked into one journal ("<specifier> sync", "... teardown",
+ * "... close").
  */
 class FakePlugins {
   readonly journal: string[] = [];
@@ -93,6 +94,7 @@ class FakePlugins {
       name: specifier.replace(/^@test\//, ''),
       sync: async () => void this.journal.push(`${specifier} sync`),
       teardown: async () => void this.journal.push(`${specifier} teardown`),
+      close: async () => void this.journal.push(`${specifier} close`),
     };
   }
 }
@@ -123,7 +125,7 @@ function recordedBackends(dir: string): { firewall: string; dns: string } {
 function configFor(dir: string, backends: { firewall: string; dns: string }): DaemonConfig {
   const result = parseConfig(['--state-dir', dir, '--parent', 'eth0', '--listen', `unix://${join(dir, 'router.sock')}`]);
   assert.equal(result.kind, 'run');
-  return { ...result.config, ...backends, conntrack: 'none' };
+  return { ...result.config, firewall: backends.firewall, dns: { ...result.config.dns, backend: backends.dns }, conntrack: 'none' };
 }
 
 async function start(dir: string, backends: { firewall: string; dns: string }, plugins: FakePlugins, log: Logger = recordingLogger()) {
@@ -203,6 +205,19 @@ describe('switching backends', () => {
     assert.match(error?.message ?? '', /its objects stay in the kernel/);
     assert.deepEqual(plugins.journal.slice(0, 1), ['@test/new-firewall sync']);
     assert.equal(recordedBackends(dir).firewall, '@test/new-firewall');
+  });
+});
+
+describe('stopping', () => {
+  test('lets the DNS backend stop its resolvers after its last sync, on a first start and on a restart', async () => {
+    const dir = newStateDir();
+    const plugins = new FakePlugins();
+    const backends = { firewall: 'none', dns: '@test/new-dns' };
+    for (let round = 1; round <= 2; round++) {
+      await stop(await start(dir, backends, plugins));
+      assert.deepEqual(plugins.journal.slice(-2), ['@test/new-dns sync', '@test/new-dns close'], `round ${round}`);
+    }
+    assert.deepEqual(plugins.calls('close'), ['@test/new-dns close', '@test/new-dns close']);
   });
 });
 

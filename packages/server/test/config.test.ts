@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseEndpoint } from '@router-service/transport';
-import { ConfigError, DEFAULT_CONNTRACK, DEFAULT_STATE_DIR, parseConfig, type DaemonConfig } from '../src/config.js';
+import { ConfigError, DEFAULT_CONNTRACK, DEFAULT_DNSMASQ, DEFAULT_STATE_DIR, describeConfig, parseConfig, type DaemonConfig } from '../src/config.js';
 
 const defaults: DaemonConfig = {
   listen: [parseEndpoint('vsock://:50052')],
@@ -14,9 +14,11 @@ const defaults: DaemonConfig = {
   logFormat: 'text',
   logLevel: 'info',
   firewall: 'nft',
-  dns: 'none',
+  dns: { backend: 'dnsmasq', upstreams: null, dnsmasqPath: DEFAULT_DNSMASQ },
   conntrack: DEFAULT_CONNTRACK,
 };
+
+const dnsDefaults = defaults.dns;
 
 function noFile(path: string): string {
   throw new Error(`no file ${path} in this test`);
@@ -78,6 +80,13 @@ describe('flags', () => {
     ['--allow-remote-tcp=False', ['--allow-remote-tcp', '--allow-remote-tcp=False'], { allowRemoteTcp: false }],
     ['a trailing -- ends the flags', ['--parent', 'eth0', '--'], { parent: 'eth0' }],
     ['-state-dir and -resync-interval', ['-state-dir', '/tmp/s', '-resync-interval=2s'], { stateDir: '/tmp/s', resyncIntervalMs: 2000 }],
+    ['--dns off selects no DNS backend', ['--dns', 'off'], { dns: { ...dnsDefaults, backend: 'none' } }],
+    ['--dns none as well', ['--dns=none'], { dns: { ...dnsDefaults, backend: 'none' } }],
+    ['--dns names a plugin module', ['--dns', './my-dns.js'], { dns: { ...dnsDefaults, backend: './my-dns.js' } }],
+    ['--dns-upstream takes a list and repeats, ports after #', ['--dns-upstream', '192.0.2.53, 192.0.2.54#5353', '--dns-upstream=198.51.100.1#65535'], {
+      dns: { ...dnsDefaults, upstreams: ['192.0.2.53', '192.0.2.54#5353', '198.51.100.1#65535'] },
+    }],
+    ['--dnsmasq', ['--dnsmasq', '/opt/dnsmasq/sbin/dnsmasq'], { dns: { ...dnsDefaults, dnsmasqPath: '/opt/dnsmasq/sbin/dnsmasq' } }],
   ];
   for (const [name, args, want] of cases) {
     test(name, () => {
@@ -136,6 +145,19 @@ describe('bad flags', () => {
     [['--allow-remote-tcp=yes'], '--allow-remote-tcp takes no value or =true/=false, not "yes"'],
     [['eth0'], 'unexpected arguments: [eth0]'],
     [['--parent', 'eth0', 'extra', 'args'], 'unexpected arguments: [extra args]'],
+    [['--dnsmasq', 'dnsmasq'], '--dnsmasq must be the absolute path of the dnsmasq binary, not "dnsmasq"'],
+    [['--dns-upstream', ''], '--dns-upstream "" is not an IPv4 address with an optional #PORT, such as 192.0.2.53 or 192.0.2.53#5353'],
+    [['--dns-upstream', '192.0.2.53,'], '--dns-upstream "" is not an IPv4 address with an optional #PORT, such as 192.0.2.53 or 192.0.2.53#5353'],
+    [['--dns-upstream', 'resolver.example'], '--dns-upstream "resolver.example" is not an IPv4 address with an optional #PORT, such as 192.0.2.53 or 192.0.2.53#5353'],
+    [['--dns-upstream', '2001:db8::53'], '--dns-upstream "2001:db8::53" is not an IPv4 address with an optional #PORT, such as 192.0.2.53 or 192.0.2.53#5353'],
+    [['--dns-upstream', '192.0.2.053'], '--dns-upstream "192.0.2.053" is not an IPv4 address with an optional #PORT, such as 192.0.2.53 or 192.0.2.53#5353'],
+    [['--dns-upstream', '192.0.2.53:53'], '--dns-upstream "192.0.2.53:53" is not an IPv4 address with an optional #PORT, such as 192.0.2.53 or 192.0.2.53#5353'],
+    [['--dns-upstream', '192.0.2.53#53#54'], '--dns-upstream "192.0.2.53#53#54" is not an IPv4 address with an optional #PORT, such as 192.0.2.53 or 192.0.2.53#5353'],
+    [['--dns-upstream', '192.0.2.53\n--server=/x/1.2.3.4'], '--dns-upstream "192.0.2.53\\n--server=/x/1.2.3.4" is not an IPv4 address with an optional #PORT, such as 192.0.2.53 or 192.0.2.53#5353'],
+    [['--dns-upstream', '192.0.2.53#0'], '--dns-upstream "192.0.2.53#0": the port must be 1 to 65535'],
+    [['--dns-upstream', '192.0.2.53#65536'], '--dns-upstream "192.0.2.53#65536": the port must be 1 to 65535'],
+    [['--dns-upstream', '192.0.2.53#053'], '--dns-upstream "192.0.2.53#053": the port must be 1 to 65535'],
+    [['--dns-upstream', '192.0.2.53#'], '--dns-upstream "192.0.2.53#": the port must be 1 to 65535'],
   ];
   for (const [args, message] of cases) {
     test(`${args.join(' ')} -> ${message}`, () => {
@@ -156,7 +178,7 @@ describe('--config file', () => {
     logFormat: 'json',
     logLevel: 'warn',
     firewall: 'none',
-    dns: './my-dns-plugin.js',
+    dns: { backend: 'dnsmasq', upstreams: ['192.0.2.53', '192.0.2.54#5353'], dnsmasq: '/opt/sbin/dnsmasq' },
     conntrack: 'none',
   });
 
@@ -172,9 +194,24 @@ describe('--config file', () => {
       logFormat: 'json',
       logLevel: 'warn',
       firewall: 'none',
-      dns: './my-dns-plugin.js',
+      dns: { backend: 'dnsmasq', upstreams: ['192.0.2.53', '192.0.2.54#5353'], dnsmasqPath: '/opt/sbin/dnsmasq' },
       conntrack: 'none',
     });
+  });
+
+  test('dns as a name, or an object whose keys are each optional', () => {
+    const dns = (value: unknown) => config(['--config', 'r.json'], { 'r.json': JSON.stringify({ dns: value }) }).dns;
+    assert.deepEqual(dns('off'), { ...dnsDefaults, backend: 'none' });
+    assert.deepEqual(dns('./my-dns-plugin.js'), { ...dnsDefaults, backend: './my-dns-plugin.js' });
+    assert.deepEqual(dns({}), dnsDefaults);
+    assert.deepEqual(dns({ backend: 'off' }), { ...dnsDefaults, backend: 'none' });
+    assert.deepEqual(dns({ upstreams: null }), dnsDefaults);
+    assert.deepEqual(dns({ upstreams: ['192.0.2.53'] }), { ...dnsDefaults, upstreams: ['192.0.2.53'] });
+  });
+
+  test('DNS flags override the file one setting at a time', () => {
+    const got = config(['--config', 'r.json', '--dns-upstream', '198.51.100.7', '--dns', 'off'], { 'r.json': file });
+    assert.deepEqual(got.dns, { backend: 'none', upstreams: ['198.51.100.7'], dnsmasqPath: '/opt/sbin/dnsmasq' });
   });
 
   test('flags override the file, wherever --config stands', () => {
@@ -197,6 +234,15 @@ describe('--config file', () => {
     ['{"vsockAllowCid": ["2"]}', '--config r.json: vsockAllowCid must be a list of numbers, not ["2"]'],
     ['{"resync": "30s"}', '--config r.json: unknown key "resync"; known keys: listen, vsockPort, vsockAllowCid, allowRemoteTcp, parent, stateDir, resyncInterval, logFormat, logLevel, firewall, dns, conntrack'],
     ['{"conntrack": "conntrack"}', 'conntrack must be the absolute path of the conntrack binary or "none", not "conntrack"'],
+    ['{"dns": 1}', '--config r.json: dns must be a backend name or an object {"backend", "upstreams", "dnsmasq"}, not 1'],
+    ['{"dns": ["dnsmasq"]}', '--config r.json: dns must be a backend name or an object {"backend", "upstreams", "dnsmasq"}, not ["dnsmasq"]'],
+    ['{"dns": {"backend": null}}', '--config r.json: dns.backend must be a string, not null'],
+    ['{"dns": {"upstreams": "192.0.2.53"}}', '--config r.json: dns.upstreams must be a list of strings or null, not "192.0.2.53"'],
+    ['{"dns": {"upstreams": []}}', '--config r.json: dns.upstreams must name at least one resolver; leave it out to use those of /etc/resolv.conf'],
+    ['{"dns": {"upstreams": ["192.0.2.53#99999"]}}', '--dns-upstream "192.0.2.53#99999": the port must be 1 to 65535'],
+    ['{"dns": {"dnsmasq": 5}}', '--config r.json: dns.dnsmasq must be a string, not 5'],
+    ['{"dns": {"dnsmasq": "bin/dnsmasq"}}', '--dnsmasq must be the absolute path of the dnsmasq binary, not "bin/dnsmasq"'],
+    ['{"dns": {"upstream": ["192.0.2.53"]}}', '--config r.json: unknown key "upstream" in dns; known keys: backend, upstreams, dnsmasq'],
     ['[]', '--config r.json: must hold a JSON object of settings'],
   ];
   for (const [text, message] of bad) {
@@ -204,6 +250,15 @@ describe('--config file', () => {
       assert.equal(configError(['--config', 'r.json'], { 'r.json': text }), message);
     });
   }
+
+  test('describeConfig shows the DNS settings, the router\'s resolv.conf when no upstream is configured', () => {
+    assert.deepEqual(
+      [describeConfig(defaults).dns, describeConfig(defaults).dns_upstreams, describeConfig(defaults).dnsmasq],
+      ['dnsmasq', '/etc/resolv.conf', DEFAULT_DNSMASQ],
+    );
+    const configured = config(['--config', 'r.json'], { 'r.json': file });
+    assert.deepEqual(describeConfig(configured).dns_upstreams, ['192.0.2.53', '192.0.2.54#5353']);
+  });
 
   test('rejects a file that is not JSON', () => {
     assert.match(configError(['--config', 'r.json'], { 'r.json': '{listen' }), /^--config r\.json: not valid JSON: /);

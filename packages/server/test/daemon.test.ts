@@ -33,8 +33,8 @@ describe('startDaemon', () => {
     const result = parseConfig(['--state-dir', dir, '--parent', 'eth0', ...args]);
     assert.equal(result.kind, 'run');
     // These daemons run in the test's own namespace with a fake VLAN
-    // backend: no real firewall may touch it.
-    return { ...result.config, firewall: 'none' };
+    // backend: no real firewall or resolver may touch it.
+    return { ...result.config, firewall: 'none', dns: { ...result.config.dns, backend: 'none' } };
   }
 
   test('turns on forwarding, serves, and on stop lets a call in flight finish before closing', async () => {

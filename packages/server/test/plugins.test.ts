@@ -6,19 +6,23 @@ import { silentLogger } from '@router-service/core';
 import { builtInPluginNames, loadBackend, type PluginContext } from '../src/plugins.js';
 import type { RecordingFirewall } from './fixtures/recording-firewall-plugin.js';
 
-const context: PluginContext = { log: silentLogger, stateDir: '/tmp/state' };
+const context: PluginContext = { log: silentLogger, stateDir: '/tmp/state', dns: { upstreams: null, dnsmasqPath: '/usr/sbin/dnsmasq' } };
 const recordingPath = fileURLToPath(new URL('./fixtures/recording-firewall-plugin.js', import.meta.url));
 const brokenPath = fileURLToPath(new URL('./fixtures/broken-plugin.js', import.meta.url));
 
 test('"none" is built in for both kinds and selects no backend', async () => {
   assert.deepEqual(builtInPluginNames('firewall'), ['none', 'nft', 'iptables']);
-  assert.deepEqual(builtInPluginNames('dns'), ['none']);
+  assert.deepEqual(builtInPluginNames('dns'), ['none', 'dnsmasq']);
   assert.equal(await loadBackend('firewall', 'none', context), undefined);
   assert.equal(await loadBackend('dns', 'none', context), undefined);
 });
 
 test('"nft" is the built-in nftables firewall', async () => {
   assert.equal((await loadBackend('firewall', 'nft', context))?.name, 'nft');
+});
+
+test('"dnsmasq" is the built-in DNS', async () => {
+  assert.equal((await loadBackend('dns', 'dnsmasq', context))?.name, 'dnsmasq');
 });
 
 test('"iptables" is the built-in iptables firewall', async () => {
@@ -51,7 +55,7 @@ test('an unknown name is an error listing the known ones', async () => {
     message: 'unknown firewall backend "pf": known ones are none, nft, iptables, or a module whose default export is a firewall plugin',
   });
   await assert.rejects(loadBackend('dns', '', context), {
-    message: 'unknown dns backend "": known ones are none, or a module whose default export is a dns plugin',
+    message: 'unknown dns backend "": known ones are none, dnsmasq, or a module whose default export is a dns plugin',
   });
 });
 

@@ -5,6 +5,7 @@ import { unavailable } from '@router-service/core';
 import type {
   AddPortMappingRequest,
   AddPortMappingResponse,
+  ConfigureDNSRequest,
   ConfigureDNSResponse,
   ConfigureNATResponse,
   CreateVLANRequest,
@@ -129,7 +130,7 @@ describe('RouterService over gRPC', () => {
       assert.deepEqual(
         await rpc<ConfigureDNSResponse>((done) =>
           h.client.configureDns(
-            { vlanId: 100, subnet: '', gateway: '', domain: 'example.test', hosts: { web: '172.18.0.5', db: '172.18.0.6' }, replaceHosts: false },
+            { vlanId: 100, subnet: '', gateway: '', domain: 'example.test', hosts: { web: '172.18.0.5', db: '172.18.0.6' }, replaceHosts: false, hostAddresses: [] },
             done,
           ),
         ),
@@ -164,7 +165,12 @@ describe('RouterService over gRPC', () => {
             internal: false,
           },
           natSources: ['192.0.2.0/24'],
-          dns: { enabled: true, domain: 'example.test', hosts: { db: '172.18.0.6', web: '172.18.0.5' } },
+          dns: {
+            enabled: true,
+            domain: 'example.test',
+            hosts: { db: '172.18.0.6', web: '172.18.0.5' },
+            hostAddresses: [{ name: 'db', addresses: ['172.18.0.6'] }, { name: 'web', addresses: ['172.18.0.5'] }],
+          },
         },
       ],
       portMappings: [
@@ -172,6 +178,42 @@ describe('RouterService over gRPC', () => {
       ],
     });
     assert.deepEqual(Object.keys(state.networks[0]?.dns?.hosts ?? {}), ['db', 'web']);
+  });
+
+  test('a name with several addresses: host_addresses in both directions, the first address in hosts', async () => {
+    const configure = (request: Partial<ConfigureDNSRequest>) =>
+      rpc<ConfigureDNSResponse>((done) =>
+        h.client.configureDns({ vlanId: 100, subnet: '', gateway: '', domain: 'example.test', hosts: {}, replaceHosts: false, hostAddresses: [], ...request }, done),
+      );
+    const dns = async () => (await rpc<GetStateResponse>((done) => h.client.getState({ vlanId: 100 }, done))).networks[0]?.dns;
+    assert.deepEqual(
+      await configure({ hosts: { api: '172.18.0.20' }, hostAddresses: [{ name: 'api', addresses: ['172.18.0.10', '172.18.0.9'] }, { name: 'Cache', addresses: ['172.18.0.11'] }] }),
+      { success: true, error: '' },
+    );
+    assert.deepEqual(await dns(), {
+      enabled: true,
+      domain: 'example.test',
+      hosts: { api: '172.18.0.9', cache: '172.18.0.11', db: '172.18.0.6', web: '172.18.0.5' },
+      hostAddresses: [
+        { name: 'api', addresses: ['172.18.0.9', '172.18.0.10', '172.18.0.20'] },
+        { name: 'cache', addresses: ['172.18.0.11'] },
+        { name: 'db', addresses: ['172.18.0.6'] },
+        { name: 'web', addresses: ['172.18.0.5'] },
+      ],
+    });
+    assert.deepEqual(await rejection(configure({ hostAddresses: [{ name: 'api', addresses: [] }] })), {
+      code: status.INVALID_ARGUMENT,
+      details: 'host api has no address: RemoveDNSHosts removes a name',
+    });
+    assert.deepEqual(await rejection(configure({ hostAddresses: [{ name: 'api', addresses: ['172.18.0.9\n'] }] })), {
+      code: status.INVALID_ARGUMENT,
+      details: 'host api: "172.18.0.9\\n" is not an IP address',
+    });
+    assert.deepEqual(await rpc<RemoveDNSHostsResponse>((done) => h.client.removeDnsHosts({ vlanId: 100, names: ['api', 'cache'] }, done)), {
+      success: true,
+      error: '',
+    });
+    assert.deepEqual((await dns())?.hostAddresses.map((host) => host.name), ['db', 'web']);
   });
 
   test('port ranges, sources and sctp reach the router and come back in GetState', async () => {

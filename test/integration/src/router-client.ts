@@ -39,10 +39,15 @@ export interface PortMapping {
   allowed_sources: string[];
 }
 
+export interface DnsHost {
+  name: string;
+  addresses: string[];
+}
+
 export interface NetworkState {
   vlan: VlanInterface | null;
   nat_sources: string[];
-  dns: { enabled: boolean; domain: string; hosts: Record<string, string> } | null;
+  dns: { enabled: boolean; domain: string; hosts: Record<string, string>; host_addresses: DnsHost[] } | null;
 }
 
 export interface GetStateResponse {
@@ -80,6 +85,7 @@ export interface RouterMethods {
       domain?: string;
       hosts?: Record<string, string>;
       replace_hosts?: boolean;
+      host_addresses?: DnsHost[];
     },
     Outcome,
   ];

@@ -191,7 +191,7 @@ describe('a running daemon', () => {
     test('health', async () => {
       const result = await runRouterctl(daemon.socketPath, ['health']);
       assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stdout, /^healthy {3}true\nstatus {4}ok\nnetworks {2}0\nuptime {4}[0-9hms]+\nfirewall {2}nft\ndns {7}none\nkernel {4}in sync\n$/);
+      assert.match(result.stdout, /^healthy {3}true\nstatus {4}ok\nnetworks {2}0\nuptime {4}[0-9hms]+\nfirewall {2}nft\ndns {7}dnsmasq\nkernel {4}in sync\n$/);
     });
 
     test('status', async () => {
@@ -199,7 +199,7 @@ describe('a running daemon', () => {
       assert.equal(result.code, 0, result.stderr);
       assert.match(
         result.stdout,
-        /^health: ok, 0 networks, 0 port mappings, up [0-9hms]+\nbackends: firewall nft, dns none\nkernel: in sync\n\nVLAN {2}NAME {2}INTERFACE {2}SUBNET {2}GATEWAY {2}MTU {2}STATE {2}NAT {2}MAC\n$/,
+        /^health: ok, 0 networks, 0 port mappings, up [0-9hms]+\nbackends: firewall nft, dns dnsmasq\nkernel: in sync\n\nVLAN {2}NAME {2}INTERFACE {2}SUBNET {2}GATEWAY {2}MTU {2}STATE {2}NAT {2}MAC\n$/,
       );
     });
 

@@ -2,8 +2,8 @@
  * Port mappings through the wire contract: ranges, sctp, allowed sources,
  * overlaps, removals, and clients that send none of the newer fields. The
  * networks come from the store the daemon starts on, as after a restart,
- * so that no 802.1Q link is needed: without a firewall backend, mappings
- * are validated, stored and listed whether or not the links exist.
+ * so that no 802.1Q link is needed: without firewall and DNS backends,
+ * mappings are validated, stored and listed whether or not the links exist.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -73,7 +73,7 @@ describe('port mappings through gRPC', () => {
     await mkdir(stateDir, { mode: 0o700 });
     seedState(stateDir);
     const config = join(dir, 'config.json');
-    await writeFile(config, JSON.stringify({ firewall: 'none' }));
+    await writeFile(config, JSON.stringify({ firewall: 'none', dns: 'off' }));
     daemon = await Daemon.start(ns, stateDir, ['--parent', 'eth0', '--config', config]);
     client = daemon.client;
   });

@@ -187,15 +187,25 @@ test('DNS names are merged, replaced and removed', () =>
     const dns = async () => (await client.call('GetState', { vlan_id: 100 })).networks[0]?.dns;
     assert.equal(await dns(), null);
     assert.deepEqual(await client.call('ConfigureDNS', { vlan_id: 100, domain: 'corp.example.', hosts: { Web: '172.18.0.2' } }), ok);
-    assert.deepEqual(await dns(), { enabled: true, domain: 'corp.example', hosts: { web: '172.18.0.2' } });
+    const records = (hosts: Record<string, string[]>) => Object.entries(hosts).map(([name, addresses]) => ({ name, addresses }));
+    // `hosts` keeps each name's first address for older clients; host_addresses has them all.
+    const config = (hosts: Record<string, string[]>) => ({
+      enabled: true,
+      domain: 'corp.example',
+      hosts: Object.fromEntries(Object.entries(hosts).map(([name, addresses]) => [name, addresses[0]])),
+      host_addresses: records(hosts),
+    });
+    assert.deepEqual(await dns(), config({ web: ['172.18.0.2'] }));
     await client.call('ConfigureDNS', { vlan_id: 100, domain: 'corp.example', subnet: '172.18.0.0/16', gateway: '172.18.0.1', hosts: { db: '172.18.0.3' } });
-    assert.deepEqual(await dns(), { enabled: true, domain: 'corp.example', hosts: { web: '172.18.0.2', db: '172.18.0.3' } });
+    assert.deepEqual(await dns(), config({ db: ['172.18.0.3'], web: ['172.18.0.2'] }));
+    await client.call('ConfigureDNS', { vlan_id: 100, domain: 'corp.example', host_addresses: [{ name: 'web', addresses: ['172.18.0.9', '172.18.0.2'] }] });
+    assert.deepEqual(await dns(), config({ db: ['172.18.0.3'], web: ['172.18.0.2', '172.18.0.9'] }));
     await client.call('ConfigureDNS', { vlan_id: 100, domain: 'corp.example', hosts: { api: '172.18.0.4' }, replace_hosts: true });
-    assert.deepEqual(await dns(), { enabled: true, domain: 'corp.example', hosts: { api: '172.18.0.4' } });
+    assert.deepEqual(await dns(), config({ api: ['172.18.0.4'] }));
     for (let round = 0; round < 2; round++) {
       assert.deepEqual(await client.call('RemoveDNSHosts', { vlan_id: 100, names: ['API', 'missing'] }), ok);
     }
-    assert.deepEqual(await dns(), { enabled: true, domain: 'corp.example', hosts: {} });
+    assert.deepEqual(await dns(), config({}));
   }));
 
 test('port mappings are added once, conflicts refused, and removed alone or with their network', () =>
@@ -296,7 +306,7 @@ test('routerctl creates, shows and deletes a network', () =>
 
     const shown = await runRouterctl(daemon.socketPath, ['status']);
     assert.equal(shown.code, 0, shown.stderr);
-    assert.match(shown.stdout, /^health: ok, 1 networks, 0 port mappings, up [0-9hms]+\nbackends: firewall nft, dns none\nkernel: in sync\n\n/);
+    assert.match(shown.stdout, /^health: ok, 1 networks, 0 port mappings, up [0-9hms]+\nbackends: firewall nft, dns dnsmasq\nkernel: in sync\n\n/);
     assert.ok(
       shown.stdout.includes(`100   web   eth0.100   172.18.0.0/16  172.18.0.1  1500  up     off  ${link.mac}\n`),
       shown.stdout,

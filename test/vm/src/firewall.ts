@@ -5,6 +5,9 @@
  * router itself check NAT, isolation, the router's self-protection and
  * published ports, SCTP included. Each start with another backend must
  * leave nothing of the previous one and keep the published ports answering.
+ * The daemon runs the dnsmasq DNS backend forwarding to a fake upstream on
+ * the outside host: each round asks the gateways real DNS questions, and
+ * the rounds share out the DNS checks of dns.ts.
  */
 import { writeFile } from 'node:fs/promises';
 import {
@@ -13,10 +16,12 @@ import {
   HealthRequest,
   RemovePortMappingRequest,
 } from '@router-service/proto';
+import type { FakeUpstream } from '@router-service/test-support';
 import { errorOf, settle, shown, type Checks } from './checks.js';
 import { dialVsock, type RouterCalls } from './client.js';
 import { run, waitFor } from './command.js';
 import { routerctlBin, startDaemon } from './daemon.js';
+import { askFrom, configureDnsRequests, dnsAfterRestart, dnsNames, startUpstream, upstreams } from './dns.js';
 import { ownedObjects, type FirewallName } from './firewall-objects.js';
 import {
   answer,
@@ -98,8 +103,7 @@ const probeServers: readonly (readonly [string, ProbeProtocol, number])[] = [
   [c100, 'sctp', port.sctp],
   [c200, 'tcp', port.web],
   [c200, 'udp', port.dns],
-  [routerNamespace, 'tcp', port.dns],
-  [routerNamespace, 'udp', port.dns],
+  // Port 53 of the router is its dnsmasq's, on each gateway.
   [routerNamespace, 'tcp', port.routerOther],
 ];
 
@@ -119,15 +123,32 @@ async function serversAnswer(servers: ProbeServers): Promise<void> {
   }
 }
 
-/**
- * firewalls runs a full round with each backend, nft first, then starts nft
- * again to check the switch back.
- */
+/** One start of the daemon with a firewall backend, and what it checks. */
+interface Round {
+  readonly backend: FirewallName;
+  /** The backend of the round before, whose objects must be gone. */
+  readonly previous?: FirewallName;
+  /** Whether the round configures everything and checks every behaviour with packets. */
+  readonly full: boolean;
+  /** The part of the DNS checks (dns.ts) the round runs besides asking the gateways. */
+  readonly dns?: 'names' | 'after restart';
+}
+
+/** A full round with each backend, nft first, then nft again to check the switch back. */
+const rounds: readonly Round[] = [
+  { backend: 'nft', full: true, dns: 'names' },
+  { backend: 'iptables', previous: 'nft', full: true },
+  { backend: 'nft', previous: 'iptables', full: false, dns: 'after restart' },
+];
+
+/** firewalls runs the rounds with the probe servers and the fake upstream resolver running. */
 export async function firewalls(checks: Checks): Promise<void> {
   if (!checks.check('the outside host joins the LAN of the uplink', await errorOf(addOutside()))) {
     return;
   }
   const servers = new ProbeServers();
+  // Started alongside the probe servers; settled, so that a failure waits for its check.
+  const upstreamStarted = settle(startUpstream());
   try {
     for (const [namespace, protocol, serverPort] of probeServers) {
       servers.start(namespace, protocol, serverPort);
@@ -136,11 +157,17 @@ export async function firewalls(checks: Checks): Promise<void> {
     if (!checks.check('probe servers (tcp, udp, sctp) answer inside their namespaces', ready)) {
       return;
     }
-    await round(checks, 'nft', undefined, true);
-    await round(checks, 'iptables', 'nft', true);
-    await round(checks, 'nft', 'iptables', false);
+    const started = await upstreamStarted;
+    const upstream = started.value;
+    if (!checks.check(`the fake upstream resolver listens on ${outside.address} port 53`, started.error) || upstream === undefined) {
+      return;
+    }
+    for (const plan of rounds) {
+      await round(checks, plan, upstream);
+    }
   } finally {
     servers.stopAll();
+    await (await upstreamStarted).value?.stop();
   }
 }
 
@@ -149,11 +176,13 @@ export async function firewalls(checks: Checks): Promise<void> {
  * after another backend it checks the switch, and a full round then checks
  * every behaviour with packets.
  */
-async function round(checks: Checks, backend: FirewallName, previous: FirewallName | undefined, full: boolean): Promise<void> {
+async function round(checks: Checks, plan: Round, upstream: FakeUpstream): Promise<void> {
+  const { backend, previous, full } = plan;
   const tag = previous === undefined ? backend : `${backend} after ${previous}`;
   const config = `/run/router-service-${backend}.json`;
-  const written = await errorOf(writeFile(config, `${JSON.stringify({ firewall: backend })}\n`));
-  if (!checks.check(`${tag}: write the config file selecting the ${backend} firewall`, written)) {
+  const settings = { firewall: backend, dns: { backend: 'dnsmasq', upstreams } };
+  const written = await errorOf(writeFile(config, `${JSON.stringify(settings)}\n`));
+  if (!checks.check(`${tag}: write the config file selecting the ${backend} firewall and the dnsmasq DNS`, written)) {
     return;
   }
   const started = await settle(startDaemon(['--config', config], { stateDir: firewallStateDir }));
@@ -175,6 +204,11 @@ async function round(checks: Checks, backend: FirewallName, previous: FirewallNa
         await configure(checks, tag, router, backend);
         await probe(checks, tag);
         await removal(checks, tag, router, trackedSourcePorts[backend]);
+      }
+      if (plan.dns === 'names') {
+        await dnsNames(checks, tag, router, upstream, firewallStateDir);
+      } else if (plan.dns === 'after restart') {
+        await dnsAfterRestart(checks, tag, router, firewallStateDir);
       }
     } finally {
       router.close();
@@ -211,27 +245,34 @@ async function holdsObjects(checks: Checks, tag: string, backend: FirewallName):
   );
 }
 
-/** configure creates the two networks and publishes every port; each call is a no-op when the state has it already. */
+/** configure creates the two networks, gives them names and publishes every port; each call is a no-op when the state has it already. */
 async function configure(checks: Checks, tag: string, router: RouterCalls, backend: FirewallName): Promise<void> {
   checks.check(`${tag}: CreateVLAN 100 with NAT`, await errorOf(router.call('createVlan', createRequest(net100))));
   checks.check(
     `${tag}: CreateVLAN 200 without NAT`,
     await errorOf(router.call('createVlan', CreateVLANRequest.create({ ...createRequest(net200), enableNat: false }))),
   );
+  for (const { label, request } of configureDnsRequests()) {
+    checks.check(`${tag}: ${label}`, await errorOf(router.call('configureDns', request)));
+  }
   for (const { label, request } of Object.values(published)) {
     checks.check(`${tag}: AddPortMapping ${label}`, await errorOf(router.call('addPortMapping', request)));
   }
   const health = await settle(router.call('getHealth', HealthRequest.create()));
   checks.checkThat(
-    `${tag}: GetHealth names the ${backend} firewall and a kernel in sync`,
-    health.error === null && health.value.healthy && health.value.firewallBackend === backend && health.value.kernelInSync,
+    `${tag}: GetHealth names the ${backend} firewall, the dnsmasq DNS and a kernel in sync`,
+    health.error === null &&
+      health.value.healthy &&
+      health.value.firewallBackend === backend &&
+      health.value.dnsBackend === 'dnsmasq' &&
+      health.value.kernelInSync,
     () => shown(health, 'health'),
   );
   const status = await settle(run(routerctlBin, ['status']));
   const out = status.value ?? '';
   checks.checkThat(
-    `${tag}: routerctl status shows the ${backend} firewall and a kernel in sync`,
-    status.error === null && out.includes(`backends: firewall ${backend},`) && out.includes('kernel: in sync\n'),
+    `${tag}: routerctl status shows the ${backend} firewall, the dnsmasq DNS and a kernel in sync`,
+    status.error === null && out.includes(`backends: firewall ${backend}, dns dnsmasq\n`) && out.includes('kernel: in sync\n'),
     () => `err=${status.error?.message ?? '<nil>'}\n${out}`,
   );
   await holdsObjects(checks, tag, backend);
@@ -276,6 +317,9 @@ async function answered(pending: Promise<Answer | undefined>): Promise<boolean> 
 async function probe(checks: Checks, tag: string): Promise<void> {
   const out = outside.namespace;
   const uplink = outside.router;
+  // Real DNS questions of the gateways' dnsmasq, one run of the DNS tool per server.
+  const ownGateway = askFrom(c100, net100.gateway, ['udp:A:web', 'tcp:A:web']);
+  const otherGateway = askFrom(c100, net200.gateway, ['udp:A:db', 'tcp:A:db']);
   await expect(checks, `${tag}: a container of the NAT network reaches the outside as ${uplink}`, [
     ['tcp', seen(answer(c100, 'tcp', outside.address, port.outside)), uplink],
     ['udp', seen(answer(c100, 'udp', outside.address, port.outside)), uplink],
@@ -294,12 +338,14 @@ async function probe(checks: Checks, tag: string): Promise<void> {
   ]);
   await expect(checks, `${tag}: from a container the router answers ping and DNS on its own gateway only`, [
     ['ping of its gateway', pingOnce(c100, net100.gateway), true],
-    ['udp 53 on its gateway', seen(answer(c100, 'udp', net100.gateway, port.dns)), c100Addr],
-    ['tcp 53 on its gateway', seen(answer(c100, 'tcp', net100.gateway, port.dns)), c100Addr],
+    // web is the name of the container's own address.
+    ['DNS over udp on its gateway', ownGateway.then(([udp]) => udp), c100Addr],
+    ['DNS over tcp on its gateway', ownGateway.then(([, tcp]) => tcp), c100Addr],
     ['another port of its gateway', seen(sendOnce(c100, 'tcp', net100.gateway, port.routerOther)), undefined],
     ['another port of the uplink address', seen(sendOnce(c100, 'tcp', uplink, port.routerOther)), undefined],
     ['ping of the other gateway', pingOnce(c100, net200.gateway), false],
-    ['udp 53 on the other gateway', seen(sendOnce(c100, 'udp', net200.gateway, port.dns)), undefined],
+    ['DNS over udp on the other gateway', otherGateway.then(([udp]) => udp), undefined],
+    ['DNS over tcp on the other gateway', otherGateway.then(([, tcp]) => tcp), undefined],
     // The uplink side of the router is not the firewall's business.
     ['that other port from the outside', seen(answer(out, 'tcp', uplink, port.routerOther)), outside.address],
   ]);

@@ -6,9 +6,10 @@
  * Topology: the router's eth0 is one end of a veth whose other end sits on a
  * Linux bridge in the "fabric" namespace. Container namespaces attach to that
  * bridge and put their address on a VLAN subinterface of their own, as
- * container VMs do; for the firewall checks an outside host joins the bridge
- * untagged, as the LAN behind the uplink. The client reaches the daemon over
- * vsock loopback (CID 1).
+ * container VMs do; for the firewall and DNS checks an outside host joins
+ * the bridge untagged, as the LAN behind the uplink, with the fake upstream
+ * resolver the gateways' dnsmasq forwards to. The client reaches the daemon
+ * over vsock loopback (CID 1).
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';

@@ -98,13 +98,28 @@ export interface ConfigureDNSRequest {
    * network's records; other names are kept unless replace_hosts is set.
    */
   hosts: { [key: string]: string };
-  /** Make hosts the complete set of the network's names. */
+  /** Make hosts (and host_addresses) the complete set of the network's names. */
   replaceHosts: boolean;
+  /**
+   * Extension: names with one or more IPv4 addresses each, answered round
+   * robin. Each name this request gives, in hosts or here (names compare
+   * case-insensitively), gets exactly the addresses the request gives it,
+   * all of them when it is given more than once; the addresses it had
+   * before are replaced. A name without addresses is invalid: RemoveDNSHosts
+   * removes names.
+   */
+  hostAddresses: DNSHost[];
 }
 
 export interface ConfigureDNSRequest_HostsEntry {
   key: string;
   value: string;
+}
+
+/** A DNS name with the IPv4 addresses it answers. */
+export interface DNSHost {
+  name: string;
+  addresses: string[];
 }
 
 export interface ConfigureDNSResponse {
@@ -236,7 +251,16 @@ export interface NetworkState {
 export interface DNSConfig {
   enabled: boolean;
   domain: string;
+  /**
+   * Each name with its first address, for clients that predate
+   * host_addresses.
+   */
   hosts: { [key: string]: string };
+  /**
+   * Extension: each name with all its addresses, names and addresses
+   * sorted.
+   */
+  hostAddresses: DNSHost[];
 }
 
 export interface DNSConfig_HostsEntry {
@@ -1074,7 +1098,7 @@ export const RemoveNATResponse: MessageFns<RemoveNATResponse> = {
 };
 
 function createBaseConfigureDNSRequest(): ConfigureDNSRequest {
-  return { vlanId: 0, subnet: "", gateway: "", domain: "", hosts: {}, replaceHosts: false };
+  return { vlanId: 0, subnet: "", gateway: "", domain: "", hosts: {}, replaceHosts: false, hostAddresses: [] };
 }
 
 export const ConfigureDNSRequest: MessageFns<ConfigureDNSRequest> = {
@@ -1096,6 +1120,9 @@ export const ConfigureDNSRequest: MessageFns<ConfigureDNSRequest> = {
     });
     if (message.replaceHosts !== false) {
       writer.uint32(48).bool(message.replaceHosts);
+    }
+    for (const v of message.hostAddresses) {
+      DNSHost.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1164,6 +1191,14 @@ export const ConfigureDNSRequest: MessageFns<ConfigureDNSRequest> = {
             message.replaceHosts = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.hostAddresses.push(DNSHost.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1205,6 +1240,11 @@ export const ConfigureDNSRequest: MessageFns<ConfigureDNSRequest> = {
         : isSet(object.replace_hosts)
         ? globalThis.Boolean(object.replace_hosts)
         : false,
+      hostAddresses: globalThis.Array.isArray(object?.hostAddresses)
+        ? object.hostAddresses.map((e: any) => DNSHost.fromJSON(e))
+        : globalThis.Array.isArray(object?.host_addresses)
+        ? object.host_addresses.map((e: any) => DNSHost.fromJSON(e))
+        : [],
     };
   },
 
@@ -1234,6 +1274,9 @@ export const ConfigureDNSRequest: MessageFns<ConfigureDNSRequest> = {
     if (message.replaceHosts !== false) {
       obj.replaceHosts = message.replaceHosts;
     }
+    if (message.hostAddresses?.length) {
+      obj.hostAddresses = message.hostAddresses.map((e) => DNSHost.toJSON(e));
+    }
     return obj;
   },
 
@@ -1256,6 +1299,7 @@ export const ConfigureDNSRequest: MessageFns<ConfigureDNSRequest> = {
       {},
     );
     message.replaceHosts = object.replaceHosts ?? false;
+    message.hostAddresses = object.hostAddresses?.map((e) => DNSHost.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1343,6 +1387,93 @@ export const ConfigureDNSRequest_HostsEntry: MessageFns<ConfigureDNSRequest_Host
     const message = createBaseConfigureDNSRequest_HostsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseDNSHost(): DNSHost {
+  return { name: "", addresses: [] };
+}
+
+export const DNSHost: MessageFns<DNSHost> = {
+  encode(message: DNSHost, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.addresses) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DNSHost {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDNSHost();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.addresses.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DNSHost {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      addresses: globalThis.Array.isArray(object?.addresses)
+        ? object.addresses.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DNSHost): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.addresses?.length) {
+      obj.addresses = message.addresses;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DNSHost>, I>>(base?: I): DNSHost {
+    return DNSHost.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DNSHost>, I>>(object: I): DNSHost {
+    const message = createBaseDNSHost();
+    message.name = object.name ?? "";
+    message.addresses = object.addresses?.map((e) => e) || [];
     return message;
   },
 };
@@ -3067,7 +3198,7 @@ export const NetworkState: MessageFns<NetworkState> = {
 };
 
 function createBaseDNSConfig(): DNSConfig {
-  return { enabled: false, domain: "", hosts: {} };
+  return { enabled: false, domain: "", hosts: {}, hostAddresses: [] };
 }
 
 export const DNSConfig: MessageFns<DNSConfig> = {
@@ -3081,6 +3212,9 @@ export const DNSConfig: MessageFns<DNSConfig> = {
     globalThis.Object.entries(message.hosts).forEach(([key, value]: [string, string]) => {
       DNSConfig_HostsEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
     });
+    for (const v of message.hostAddresses) {
+      DNSHost.encode(v!, writer.uint32(34).fork()).join();
+    }
     return writer;
   },
 
@@ -3124,6 +3258,14 @@ export const DNSConfig: MessageFns<DNSConfig> = {
             }
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.hostAddresses.push(DNSHost.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3154,6 +3296,11 @@ export const DNSConfig: MessageFns<DNSConfig> = {
           {},
         )
         : {},
+      hostAddresses: globalThis.Array.isArray(object?.hostAddresses)
+        ? object.hostAddresses.map((e: any) => DNSHost.fromJSON(e))
+        : globalThis.Array.isArray(object?.host_addresses)
+        ? object.host_addresses.map((e: any) => DNSHost.fromJSON(e))
+        : [],
     };
   },
 
@@ -3174,6 +3321,9 @@ export const DNSConfig: MessageFns<DNSConfig> = {
         });
       }
     }
+    if (message.hostAddresses?.length) {
+      obj.hostAddresses = message.hostAddresses.map((e) => DNSHost.toJSON(e));
+    }
     return obj;
   },
 
@@ -3193,6 +3343,7 @@ export const DNSConfig: MessageFns<DNSConfig> = {
       },
       {},
     );
+    message.hostAddresses = object.hostAddresses?.map((e) => DNSHost.fromPartial(e)) || [];
     return message;
   },
 };

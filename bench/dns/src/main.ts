@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+/**
+ * bench-dns: container DNS through the router-service daemon, each figure
+ * next to the original approach (rewrite dnsmasq's configuration, kill -9,
+ * sleep a second, start it again) measured in the same run, in throwaway
+ * network namespaces (root needed). Prints a markdown report on stdout and
+ * progress on stderr.
+ *
+ * Exit codes: 0 after a complete run, 1 when a step fails, 2 for a bad
+ * command line, 130 when interrupted (SIGINT, SIGTERM), after removing
+ * what the run made.
+ */
+import { CLIENT_IP, GATEWAY, Topology } from '@router-service/bench-firewall/topology';
+import { FakeUpstream, queryDnsIn } from '@router-service/test-support';
+import { DaemonDns } from './daemon-dns.js';
+import { describeMachine, loadNow } from './machine.js';
+import { measure, type Progress, type SubjectResults } from './measurements.js';
+import { parseOptions, USAGE, UsageError, type BenchOptions } from './options.js';
+import { OriginalDns } from './original-dns.js';
+import { renderReport } from './report.js';
+import type { DnsSubject } from './subject.js';
+
+/** A name only the fake upstream knows: the daemon's resolver must forward it. */
+const OUTSIDE = { name: 'outside.example', address: '192.0.2.10' };
+
+/** Undoes what the run made (namespaces, processes), newest first; also on SIGINT and SIGTERM. */
+const made: Array<() => Promise<void>> = [];
+
+let unwinding: Promise<void> | undefined;
+
+/** Runs the cleanups; a call while they run (a signal during a run's own cleanup) waits for the same ones. */
+function unwind(): Promise<void> {
+  unwinding ??= (async () => {
+    for (let step = made.pop(); step !== undefined; step = made.pop()) {
+      await step().catch((error: unknown) => process.stderr.write(`bench-dns: cleaning up: ${String(error)}\n`));
+    }
+  })().finally(() => (unwinding = undefined));
+  return unwinding;
+}
+
+/** Runs every measurement against the subject `start` makes in a fresh topology, then removes it all. */
+async function measureIn(
+  updates: number,
+  options: BenchOptions,
+  progress: Progress,
+  start: (topology: Topology) => Promise<DnsSubject>,
+): Promise<SubjectResults> {
+  try {
+    const topology = await Topology.create();
+    made.push(() => topology.delete());
+    const subject = await start(topology);
+    made.push(() => subject.close());
+    return await measure(subject, topology, updates, options.workload, progress);
+  } finally {
+    await unwind();
+  }
+}
+
+/** The daemon, forwarding to a fake upstream on the client's side of the uplink; checks that it does. */
+async function startDaemon(topology: Topology, options: BenchOptions): Promise<DnsSubject> {
+  const upstream = await FakeUpstream.start(topology.client.name, CLIENT_IP, 0, { [OUTSIDE.name]: [OUTSIDE.address] });
+  made.push(() => upstream.stop());
+  const daemon = await DaemonDns.start(topology.router, options.dnsmasq, `${CLIENT_IP}#${upstream.port}`);
+  try {
+    // DNS starts with the network's first ConfigureDNS, here without names.
+    await daemon.preload([]);
+    const [result] = await queryDnsIn(topology.container.name, GATEWAY, [{ transport: 'udp', type: 'A', name: OUTSIDE.name }]);
+    if (result?.rcode !== 'NOERROR' || !result.answers.includes(OUTSIDE.address) || !(await upstream.saw(OUTSIDE.name))) {
+      throw new Error(`the daemon's resolver did not forward ${OUTSIDE.name} to the fake upstream: ${JSON.stringify(result)}`);
+    }
+    return daemon;
+  } catch (error) {
+    await daemon.close();
+    throw error;
+  }
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  let options: BenchOptions;
+  try {
+    options = parseOptions(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`bench-dns: ${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('bench-dns: needs root (it creates network namespaces)\n');
+    return 1;
+  }
+  const progress: Progress = (message) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
+  let interrupted = false;
+  const interrupt = (signal: NodeJS.Signals) => {
+    interrupted = true;
+    progress(`${signal}: cleaning up`);
+    void unwind().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  try {
+    const loadAtStart = loadNow();
+    const { workload } = options;
+    const daemon = await measureIn(workload.updates, options, progress, (topology) => startDaemon(topology, options));
+    const baseline = await measureIn(workload.baselineUpdates, options, progress, async (topology) => {
+      await topology.configureGateway();
+      return OriginalDns.create(topology.router, options.dnsmasq, GATEWAY);
+    });
+    const machine = await describeMachine(options.dnsmasq, loadAtStart);
+    const command = ['node bench/dns/dist/src/main.js', ...args].join(' ');
+    process.stdout.write(renderReport({ command, machine, workload, quick: options.quick, daemon, baseline }));
+    return 0;
+  } catch (error) {
+    // Interrupted: the steps in flight fail as their processes go; the exit is the handler's.
+    if (interrupted) return new Promise<never>(() => undefined);
+    process.stderr.write(`bench-dns: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+}
+
+process.exit(await main(process.argv.slice(2)));
