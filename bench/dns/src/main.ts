@@ -19,24 +19,12 @@ import { parseOptions, USAGE, UsageError, type BenchOptions } from './options.js
 import { OriginalDns } from './original-dns.js';
 import { renderReport } from './report.js';
 import type { DnsSubject } from './subject.js';
+import { Cleanups } from '@router-service/bench-firewall/cleanups';
 
 /** A name only the fake upstream knows: the daemon's resolver must forward it. */
 const OUTSIDE = { name: 'outside.example', address: '192.0.2.10' };
 
-/** Undoes what the run made (namespaces, processes), newest first; also on SIGINT and SIGTERM. */
-const made: Array<() => Promise<void>> = [];
-
-let unwinding: Promise<void> | undefined;
-
-/** Runs the cleanups; a call while they run (a signal during a run's own cleanup) waits for the same ones. */
-function unwind(): Promise<void> {
-  unwinding ??= (async () => {
-    for (let step = made.pop(); step !== undefined; step = made.pop()) {
-      await step().catch((error: unknown) => process.stderr.write(`bench-dns: cleaning up: ${String(error)}\n`));
-    }
-  })().finally(() => (unwinding = undefined));
-  return unwinding;
-}
+const made = new Cleanups('bench-dns');
 
 /** Runs every measurement against the subject `start` makes in a fresh topology, then removes it all. */
 async function measureIn(
@@ -52,7 +40,7 @@ async function measureIn(
     made.push(() => subject.close());
     return await measure(subject, topology, updates, options.workload, progress);
   } finally {
-    await unwind();
+    await made.unwind();
   }
 }
 
@@ -93,7 +81,7 @@ async function main(args: readonly string[]): Promise<number> {
   const interrupt = (signal: NodeJS.Signals) => {
     interrupted = true;
     progress(`${signal}: cleaning up`);
-    void unwind().finally(() => process.exit(130));
+    void made.unwind().finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);

@@ -21,6 +21,7 @@ import type { Publisher } from './publisher.js';
 import { renderReport, type Machine } from './report.js';
 import { CONTAINER_IP, Topology } from './topology.js';
 import { TcpTarget } from './traffic.js';
+import { Cleanups } from './cleanups.js';
 
 const NFT = '/usr/sbin/nft';
 
@@ -32,20 +33,7 @@ async function describeMachine(options: BenchOptions): Promise<Machine> {
   return { cores: cpus().length, kernel: release(), nft: await version(NFT), iptables: await version(options.baselineIptables) };
 }
 
-/** Undoes what the run made (namespaces, processes), newest first; also on SIGINT and SIGTERM. */
-const made: Array<() => Promise<void>> = [];
-
-let unwinding: Promise<void> | undefined;
-
-/** Runs the cleanups; a call while they run (a signal during a run's own cleanup) waits for the same ones. */
-function unwind(): Promise<void> {
-  unwinding ??= (async () => {
-    for (let step = made.pop(); step !== undefined; step = made.pop()) {
-      await step().catch((error: unknown) => process.stderr.write(`bench-firewall: cleaning up: ${String(error)}\n`));
-    }
-  })().finally(() => (unwinding = undefined));
-  return unwinding;
-}
+const made = new Cleanups('bench-firewall');
 
 /** Runs every measurement against the publisher `start` makes in a fresh topology, then removes it all. */
 async function measureIn(
@@ -62,7 +50,7 @@ async function measureIn(
     made.push(() => publisher.close());
     return await measure(publisher, topology, options.workload, progress);
   } finally {
-    await unwind();
+    await made.unwind();
   }
 }
 
@@ -84,7 +72,7 @@ async function main(args: readonly string[]): Promise<number> {
   const interrupt = (signal: NodeJS.Signals) => {
     interrupted = true;
     progress(`${signal}: cleaning up`);
-    void unwind().finally(() => process.exit(130));
+    void made.unwind().finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
