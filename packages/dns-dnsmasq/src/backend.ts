@@ -1,16 +1,17 @@
 /**
  * The DnsBackend on dnsmasq: one supervised dnsmasq per DNS-enabled
- * network, listening on its gateway, its names in a hosts file in a
- * directory dnsmasq watches. A change of names rewrites that file only;
- * dnsmasq is restarted only when its arguments change.
+ * network, listening on its gateway, its names in a directory of hosts
+ * files that dnsmasq watches. A change of names rewrites the files of the
+ * addresses it touches; dnsmasq is restarted only when its arguments
+ * change.
  */
 import { readdir, rm } from 'node:fs/promises';
 import { SerialQueue, invalid, unavailable, type DnsBackend, type DnsNetworkState, type Logger } from '@router-service/core';
 import { dnsmasqNetworkOf, type DnsmasqNetwork } from './desired.js';
-import { ensureDir, ensureNetworkDirs, isDirectory, readHostsFile, writeHostsFile } from './hosts-file.js';
+import { HostsDirectory, ensureDir } from './hosts-dir.js';
 import { dnsmasqRoot, networkPaths, vlanOfDirName, type NetworkPaths } from './paths.js';
 import { endStaleDnsmasq } from './processes.js';
-import { renderArgv, renderHostsFile } from './render.js';
+import { renderArgv, renderHostsFiles } from './render.js';
 import { DnsmasqSupervisor, type BackoffPolicy, type Command } from './supervisor.js';
 import { chooseUser, type UserChoice } from './user.js';
 import { BACKEND_NAME } from './validate.js';
@@ -43,6 +44,7 @@ export class DnsmasqBackend implements DnsBackend {
   readonly #root: string;
   readonly #queue = new SerialQueue();
   readonly #served = new Map<number, Served>();
+  readonly #hostsDirs = new Map<number, HostsDirectory>();
   /** Whether the processes and directories a previous run left were dealt with. */
   #adopted = false;
   #user: UserChoice | undefined;
@@ -94,6 +96,7 @@ export class DnsmasqBackend implements DnsBackend {
       if (desired.has(vlan)) continue;
       await served.supervisor.stop();
       this.#served.delete(vlan);
+      this.#hostsDirs.delete(vlan);
       await rm(networkPaths(this.#root, vlan).dir, { recursive: true, force: true });
       this.#config.log.info({ backend: BACKEND_NAME, vlan }, 'dnsmasq stopped and its files removed');
     }
@@ -105,16 +108,17 @@ export class DnsmasqBackend implements DnsBackend {
     }
   }
 
-  /** Brings one network's hosts file and dnsmasq to what `network` asks for. */
+  /** Brings one network's hosts files and dnsmasq to what `network` asks for. */
   async #converge(network: DnsmasqNetwork, user: UserChoice): Promise<void> {
     const paths = networkPaths(this.#root, network.vlan);
-    const content = renderHostsFile(network);
-    const onDisk = await readHostsFile(paths);
+    let hostsDir = this.#hostsDirs.get(network.vlan);
+    if (hostsDir === undefined) {
+      hostsDir = new HostsDirectory(paths);
+      this.#hostsDirs.set(network.vlan, hostsDir);
+    }
     // A hosts directory removed behind dnsmasq's back is no longer the one it
     // watches: recreated, it needs a new dnsmasq.
-    const recreated = onDisk === undefined && !(await isDirectory(paths.hostsDir));
-    if (onDisk === undefined) await ensureNetworkDirs(paths);
-    if (onDisk !== content) await writeHostsFile(paths, content);
+    const { created: recreated } = await hostsDir.converge(renderHostsFiles(network));
     const command = this.#command(renderArgv(network, { paths, upstreams: this.#config.upstreams, resolvConf: this.#config.resolvConf, user: user.user }));
     const key = JSON.stringify(command);
     const served = this.#served.get(network.vlan);
@@ -174,7 +178,10 @@ export class DnsmasqBackend implements DnsBackend {
       if (stale.outcome === 'foreign') this.#config.log.warn(fields, 'the pid file names a process that is not our dnsmasq: left alone');
       if (stale.outcome === 'terminated' || stale.outcome === 'killed') this.#config.log.info({ ...fields, how: stale.outcome }, 'ended the dnsmasq of a previous run');
       await rm(paths.pidFile, { force: true });
-      if (!keep.has(vlan)) await rm(paths.dir, { recursive: true, force: true });
+      if (!keep.has(vlan)) {
+        this.#hostsDirs.delete(vlan);
+        await rm(paths.dir, { recursive: true, force: true });
+      }
     }
   }
 
@@ -187,6 +194,7 @@ export class DnsmasqBackend implements DnsBackend {
     await this.#stopAll();
     await this.#endPreviousRun(new Set());
     await rm(this.#root, { recursive: true, force: true });
+    this.#hostsDirs.clear();
     this.#adopted = true;
     this.#config.log.info({ backend: BACKEND_NAME, dir: this.#root }, 'every dnsmasq stopped and its files removed');
   }

@@ -1,8 +1,8 @@
 /**
  * The DNS backend of router-service on dnsmasq: one dnsmasq per
  * DNS-enabled network, listening on the network's gateway only, started in
- * the foreground and supervised, its names in a hosts file that dnsmasq
- * re-reads when it is replaced. See README.md for the arguments and why.
+ * the foreground and supervised, its names in hosts files that dnsmasq
+ * re-reads when they are replaced. See README.md for the arguments and why.
  */
 import { resolve } from 'node:path';
 import { silentLogger, type DnsBackend, type Logger } from '@router-service/core';
@@ -12,9 +12,10 @@ import { BACKEND_NAME, checkNetnsName, checkPath, checkUpstream } from './valida
 
 export { DnsmasqBackend, type DnsmasqBackendConfig } from './backend.js';
 export { dnsmasqNetworkOf, type DnsmasqNetwork, type HostRecord } from './desired.js';
-export { HOSTS_FILE_NAME, HOSTS_TEMP_NAME, PID_FILE_NAME, dnsmasqRoot, networkPaths, type NetworkPaths } from './paths.js';
+export { HostsDirectory, type HostsDirChange } from './hosts-dir.js';
+export { PID_FILE_NAME, dnsmasqRoot, hostsTempName, networkPaths, type NetworkPaths } from './paths.js';
 export { commandLine, endStaleDnsmasq, isOwnedDnsmasq, isRunning, readPidFile, type OwnedDnsmasq, type StaleOutcome } from './processes.js';
-export { renderArgv, renderHostsFile, reverseZones, type DnsmasqSettings, type DnsmasqUser } from './render.js';
+export { renderArgv, renderHostsFiles, reverseZones, type HostsFile, type DnsmasqSettings, type DnsmasqUser } from './render.js';
 export { DEFAULT_BACKOFF, DnsmasqSupervisor, type BackoffPolicy, type Command, type SupervisorOptions } from './supervisor.js';
 export { chooseUser, hasNobody, type UserChoice } from './user.js';
 export { BACKEND_NAME, checkDomain, checkIPv4, checkName, checkNetnsName, checkPath, checkSubnet, checkUpstream, checkVlan } from './validate.js';

@@ -4,24 +4,23 @@
  */
 import { join } from 'node:path';
 
-/** The file dnsmasq reads in each hosts directory. */
-export const HOSTS_FILE_NAME = 'hosts';
-/**
- * The temporary file a new hosts file is written to before it is renamed
- * over the old one. dnsmasq skips names starting with a dot in a
- * --hostsdir, so it never reads a half-written file.
- */
-export const HOSTS_TEMP_NAME = '.hosts.tmp';
 export const PID_FILE_NAME = 'dnsmasq.pid';
+
+/**
+ * The temporary name a hosts file is written under before it is renamed
+ * into place. dnsmasq skips names starting with a dot in a --hostsdir, so
+ * it never reads a half-written file.
+ */
+export function hostsTempName(fileName: string): string {
+  return `.${fileName}.tmp`;
+}
 
 /** The files of one network's resolver. */
 export interface NetworkPaths {
   /** <root>/<vlan> */
   readonly dir: string;
-  /** The --hostsdir dnsmasq watches. */
+  /** The --hostsdir dnsmasq watches: one hosts file per address (see render.ts). */
   readonly hostsDir: string;
-  readonly hostsFile: string;
-  readonly hostsTemp: string;
   readonly pidFile: string;
 }
 
@@ -33,13 +32,7 @@ export function dnsmasqRoot(stateDir: string): string {
 export function networkPaths(root: string, vlan: number): NetworkPaths {
   const dir = join(root, String(vlan));
   const hostsDir = join(dir, 'hosts');
-  return {
-    dir,
-    hostsDir,
-    hostsFile: join(hostsDir, HOSTS_FILE_NAME),
-    hostsTemp: join(hostsDir, HOSTS_TEMP_NAME),
-    pidFile: join(dir, PID_FILE_NAME),
-  };
+  return { dir, hostsDir, pidFile: join(dir, PID_FILE_NAME) };
 }
 
 /** The VLAN id a directory under the root is named after, or undefined for any other name. */

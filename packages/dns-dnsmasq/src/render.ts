@@ -1,5 +1,5 @@
 /**
- * What dnsmasq gets for one network: its arguments and its hosts file,
+ * What dnsmasq gets for one network: its arguments and its hosts files,
  * rendered from checked values only (see desired.ts). Pure functions; the
  * golden tests pin their output.
  */
@@ -77,15 +77,33 @@ export function renderArgv(network: DnsmasqNetwork, settings: DnsmasqSettings): 
   ];
 }
 
+/** One file of a network's hosts directory. */
+export interface HostsFile {
+  /** The address the file is about, which is also its name. */
+  readonly name: string;
+  readonly content: string;
+}
+
 /**
- * The network's hosts file: one `ADDRESS NAME` line per address of each
- * name, ordered by address then name, so that the first name of an
- * address (the one its PTR record answers) does not depend on input order.
+ * The network's hosts directory: one file per address, named after it,
+ * holding one `ADDRESS NAME...` line with its names sorted. dnsmasq
+ * re-reads only the files that change, and a file re-read costs the same
+ * however many names the network has (a single file for all names took a time
+ * that grew with the square of their number, and queries waited behind it).
+ * The first name of the line is the one the address's PTR record answers,
+ * so it does not depend on input order. Ordered by address.
  */
-export function renderHostsFile(network: DnsmasqNetwork): string {
-  const lines = network.records
-    .flatMap((record) => record.addresses.map((address) => ({ address, name: record.name, key: mustParseIPv4(address) })))
-    .sort((a, b) => a.key - b.key || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .map((line) => `${line.address} ${line.name}\n`);
-  return lines.join('');
+export function renderHostsFiles(network: DnsmasqNetwork): HostsFile[] {
+  // Records come sorted by name, so each address's names do too.
+  const namesByAddress = new Map<string, string[]>();
+  for (const record of network.records) {
+    for (const address of record.addresses) {
+      const names = namesByAddress.get(address);
+      if (names === undefined) namesByAddress.set(address, [record.name]);
+      else names.push(record.name);
+    }
+  }
+  return [...namesByAddress]
+    .sort(([a], [b]) => mustParseIPv4(a) - mustParseIPv4(b))
+    .map(([address, names]) => ({ name: address, content: `${address} ${names.join(' ')}\n` }));
 }

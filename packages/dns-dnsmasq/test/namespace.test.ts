@@ -3,7 +3,7 @@
 // resolver outside that records every query it gets. Needs root.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -43,7 +43,17 @@ describe('dnsmasq backend in namespaces', () => {
     await backend.sync(specs.map(dnsState));
     for (const spec of specs) pidOf(spec.vlan);
   };
-  const hostsFile = (vlan: number) => networkPaths(dnsmasqRoot(stateDir), vlan).hostsFile;
+  const hostsDir = (vlan: number) => networkPaths(dnsmasqRoot(stateDir), vlan).hostsDir;
+  /** Each file of the network's hosts directory: its content, inode and modification time. */
+  const hostsFiles = async (vlan: number) => {
+    const files = new Map<string, { content: string; ino: number; mtimeMs: number }>();
+    for (const name of (await readdir(hostsDir(vlan))).sort()) {
+      const path = join(hostsDir(vlan), name);
+      const { ino, mtimeMs } = await stat(path);
+      files.set(name, { content: await readFile(path, 'utf8'), ino, mtimeMs });
+    }
+    return files;
+  };
   const pidFile = (vlan: number) => networkPaths(dnsmasqRoot(stateDir), vlan).pidFile;
   /** Waits until `name` answers `expected` (rcode and sorted answers) from the network's container. */
   const answersEventually = (net: TopologyNetwork, name: string, expected: string) =>
@@ -132,8 +142,9 @@ describe('dnsmasq backend in namespaces', () => {
     assert.equal(outcome(fromNet200!), 'NOERROR 198.51.100.7');
   });
 
-  test('changing names rewrites only the hosts file: the same dnsmasq answers new names and forgets removed ones', async () => {
+  test('changing names rewrites only the files of the addresses they touch: the same dnsmasq answers new names and forgets removed ones', async () => {
     const pid = pidOf(100);
+    const before = await hostsFiles(100);
     const changed = { ...NET100, hosts: { ...Object.fromEntries(Object.entries(NET100.hosts).filter(([name]) => name !== 'db')), fresh: '172.18.0.30' } };
     await sync(changed, NET200);
     await answersEventually(NET100, 'fresh', 'NOERROR 172.18.0.30');
@@ -143,6 +154,10 @@ describe('dnsmasq backend in namespaces', () => {
     assert.equal(outcome(fresh!), 'NOERROR 172.18.0.30');
     assert.equal(pidOf(100), pid, 'dnsmasq was not restarted');
     assert.equal(await upstream.saw('db.net100.test'), false);
+    const files = await hostsFiles(100);
+    assert.equal(files.has('172.18.0.20'), false, "db's address has no name left: its file is gone");
+    assert.equal(files.get('172.18.0.30')?.content, '172.18.0.30 fresh\n');
+    for (const [name, file] of before) if (name !== '172.18.0.20') assert.deepEqual(files.get(name), file, `${name} was not written`);
     await sync(NET100, NET200);
     await answersEventually(NET100, 'db', 'NOERROR 172.18.0.20');
     await answersEventually(NET100, 'fresh', 'NXDOMAIN');
@@ -150,21 +165,27 @@ describe('dnsmasq backend in namespaces', () => {
   });
 
   test('a sync with nothing changed writes nothing and restarts nothing', async () => {
-    const before = await stat(hostsFile(100));
+    const before = await hostsFiles(100);
     const pids = [pidOf(100), pidOf(200)];
     await sync(NET100, NET200);
     await sync(NET200, NET100);
-    const after = await stat(hostsFile(100));
-    assert.deepEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs]);
+    assert.deepEqual(await hostsFiles(100), before);
     assert.deepEqual([pidOf(100), pidOf(200)], pids);
   });
 
   test('files removed behind its back are written again by the next sync', async () => {
     const pid = pidOf(100);
-    await rm(hostsFile(100));
+    const before = await hostsFiles(100);
+    await rm(join(hostsDir(100), '172.18.0.20'));
+    await answersEventually(NET100, 'db', 'NXDOMAIN');
+    // A stray file in our directory is ours to remove.
+    await writeFile(join(hostsDir(100), '172.18.0.99'), '172.18.0.99 stray\n');
+    await answersEventually(NET100, 'stray', 'NOERROR 172.18.0.99');
     await sync(NET100, NET200);
     assert.equal(pidOf(100), pid, 'the watched directory is still there: no restart');
     await answersEventually(NET100, 'db', 'NOERROR 172.18.0.20');
+    await answersEventually(NET100, 'stray', 'NXDOMAIN');
+    assert.deepEqual([...(await hostsFiles(100)).keys()], [...before.keys()]);
     // A new directory is not the one dnsmasq watches: it takes a new dnsmasq.
     await rm(networkPaths(dnsmasqRoot(stateDir), 100).hostsDir, { recursive: true });
     await sync(NET100, NET200);
@@ -177,7 +198,7 @@ describe('dnsmasq backend in namespaces', () => {
   test('hostile input is refused and leaves the running dnsmasq, its arguments and its files as they were', async () => {
     const pid = pidOf(100);
     const argv = await commandLine(pid);
-    const hosts = await readFile(hostsFile(100), 'utf8');
+    const files = await hostsFiles(100);
     for (const hostile of [
       { ...NET100, hosts: { ...NET100.hosts, 'evil\n--server=203.0.113.1': '172.18.0.66' } },
       { ...NET100, hosts: { ...NET100.hosts, evil: '172.18.0.66\n203.0.113.1 web' } },
@@ -188,7 +209,7 @@ describe('dnsmasq backend in namespaces', () => {
     assert.equal(pidOf(100), pid);
     assert.deepEqual(await commandLine(pid), argv);
     assert.ok(!argv?.some((arg) => arg.includes('203.0.113.1') || arg.includes('passwd')));
-    assert.equal(await readFile(hostsFile(100), 'utf8'), hosts);
+    assert.deepEqual(await hostsFiles(100), files);
   });
 
   test('an argument change (internal) restarts dnsmasq: own names resolve, nothing goes upstream', async () => {
@@ -350,7 +371,7 @@ describe('dnsmasq backend in namespaces', () => {
     const pids = [pidOf(100), pidOf(200)];
     await backend.close();
     for (const pid of pids) assert.equal(await alive(pid), false);
-    await stat(hostsFile(100));
+    assert.ok((await hostsFiles(100)).size > 0, 'the hosts files stay');
     await assert.rejects(backend.sync([dnsState(NET100)]), /closed/);
     backend = newBackend();
     await sync(NET100, NET200);

@@ -1,10 +1,10 @@
-// Golden tests of the rendering: the exact dnsmasq arguments and hosts file
+// Golden tests of the rendering: the exact dnsmasq arguments and hosts files
 // for a few desired states. Regenerate with UPDATE_GOLDEN=1 after a
 // deliberate change, and review the diff.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { dnsmasqNetworkOf, networkPaths, renderArgv, renderHostsFile, reverseZones, type DnsmasqSettings } from '../src/index.js';
+import { dnsmasqNetworkOf, networkPaths, renderArgv, renderHostsFiles, reverseZones, type DnsmasqSettings, type HostsFile } from '../src/index.js';
 import { dnsState, type DnsNetworkSpec } from './fixtures.js';
 
 // Compiled tests run from dist/test; the golden files stay in the sources.
@@ -63,20 +63,31 @@ function checkGolden(file: string, actual: string): void {
   if (actual !== expected) assert.fail(`differs from test/golden/${file} (UPDATE_GOLDEN=1 rewrites it): ${firstDifference(actual, expected)}`);
 }
 
-function rendered(c: GoldenCase): { argv: string[]; hosts: string } {
+function rendered(c: GoldenCase): { argv: string[]; hosts: HostsFile[] } {
   const network = dnsmasqNetworkOf(dnsState(c.network));
   assert.ok(network !== undefined);
   const settings: DnsmasqSettings = { ...c.settings, paths: networkPaths(ROOT, c.network.vlan) };
-  return { argv: renderArgv(network, settings), hosts: renderHostsFile(network) };
+  return { argv: renderArgv(network, settings), hosts: renderHostsFiles(network) };
+}
+
+/** The hosts directory as text: each file's name, a colon, and its content. */
+function hostsDirText(files: readonly HostsFile[]): string {
+  return files.map((file) => `${file.name}: ${file.content}`).join('');
 }
 
 for (const [name, c] of Object.entries(goldenCases)) {
-  test(`${name}: argv matches test/golden/${name}.argv, hosts file test/golden/${name}.hosts`, () => {
+  test(`${name}: argv matches test/golden/${name}.argv, hosts files test/golden/${name}.hosts`, () => {
     const { argv, hosts } = rendered(c);
     checkGolden(`${name}.argv`, `${argv.join('\n')}\n`);
-    checkGolden(`${name}.hosts`, hosts);
+    checkGolden(`${name}.hosts`, hostsDirText(hosts));
   });
 }
+
+test('each hosts file is one line naming its own address, so no file holds another address', () => {
+  for (const c of Object.values(goldenCases)) {
+    for (const file of rendered(c).hosts) assert.match(file.content, new RegExp(`^${file.name.replaceAll('.', '\\.')}( [a-z0-9.-]+)+\n$`), file.name);
+  }
+});
 
 test('every option is one argument of the form --name or --name=value', () => {
   for (const c of Object.values(goldenCases)) {
