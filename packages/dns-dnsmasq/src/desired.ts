@@ -30,15 +30,20 @@ export interface DnsmasqNetwork {
   readonly records: readonly HostRecord[];
 }
 
+/** The host's addresses, each checked; unsorted, maybe repeated. */
 function addressesOf(name: string, value: readonly string[]): string[] {
   // Checked as unknown: the state may come from a library user, not core.
   const list: readonly unknown[] = Array.isArray(value) ? value : [];
   if (list.length === 0) throw invalid(`[${BACKEND_NAME}] host ${quote(name)} has no address`);
-  const addresses = list.map((address) => {
+  return list.map((address) => {
     if (typeof address !== 'string') throw invalid(`[${BACKEND_NAME}] host ${quote(name)} has an address that is not a string`);
-    return checkIPv4(address, `address of host ${quote(name)}`);
+    return checkIPv4(address, () => `address of host ${quote(name)}`);
   });
-  return [...new Set(addresses)].sort(compareAddresses);
+}
+
+/** Distinct and sorted; a single address, the usual case, as it is. */
+function distinctSorted(addresses: string[]): string[] {
+  return addresses.length === 1 ? addresses : [...new Set(addresses)].sort(compareAddresses);
 }
 
 /**
@@ -52,12 +57,15 @@ export function dnsmasqNetworkOf(state: DnsNetworkState): DnsmasqNetwork | undef
   const byName = new Map<string, string[]>();
   for (const [name, value] of Object.entries(network.dns.hosts)) {
     const checked = checkName(name, 'host name');
+    const addresses = addressesOf(name, value);
     // Names differing only in case are one name in DNS: their addresses join.
-    byName.set(checked, [...(byName.get(checked) ?? []), ...addressesOf(name, value)]);
+    const known = byName.get(checked);
+    if (known === undefined) byName.set(checked, addresses);
+    else known.push(...addresses);
   }
   const records = [...byName]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, addresses]) => ({ name, addresses: [...new Set(addresses)].sort(compareAddresses) }));
+    .map(([name, addresses]) => ({ name, addresses: distinctSorted(addresses) }));
   return {
     vlan: checkVlan(network.vlan),
     gateway: checkIPv4(network.gateway, 'gateway'),

@@ -103,7 +103,9 @@ export function renderHostsFiles(network: DnsmasqNetwork): HostsFile[] {
       else names.push(record.name);
     }
   }
+  // Each address is parsed once, not in every comparison of the sort.
   return [...namesByAddress]
-    .sort(([a], [b]) => mustParseIPv4(a) - mustParseIPv4(b))
-    .map(([address, names]) => ({ name: address, content: `${address} ${names.join(' ')}\n` }));
+    .map(([address, names]) => ({ key: mustParseIPv4(address), file: { name: address, content: `${address} ${names.join(' ')}\n` } }))
+    .sort((x, y) => x.key - y.key)
+    .map(({ file }) => file);
 }

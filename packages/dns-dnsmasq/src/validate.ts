@@ -39,10 +39,13 @@ export function checkDomain(domain: string): string {
   return domain === '' ? '' : checkName(domain, 'domain');
 }
 
-/** An IPv4 address in canonical dotted-quad form. */
-export function checkIPv4(address: string, what: string): string {
+/**
+ * An IPv4 address in canonical dotted-quad form. `what` may be a function,
+ * so that a description costly to build is built only for a refusal.
+ */
+export function checkIPv4(address: string, what: string | (() => string)): string {
   const parsed = parseIPv4(address);
-  if (parsed === undefined || formatIPv4(parsed) !== address) refuse(what, address, 'is not an IPv4 address in dotted-quad form');
+  if (parsed === undefined || formatIPv4(parsed) !== address) refuse(typeof what === 'string' ? what : what(), address, 'is not an IPv4 address in dotted-quad form');
   return address;
 }
 
