@@ -25,6 +25,14 @@ export interface NftSessionOptions {
 }
 
 const DEFAULT_MAX_INPUT_BYTES = 4 * 1024 * 1024;
+/**
+ * nft's HOME. `nft -i` reads its line editor's history from
+ * $HOME/.nft.history when it starts and writes it back when it ends: in
+ * root's home, the file would grow with every session, and reading it
+ * made each start slower. A home that does not exist (Debian's convention
+ * for users without one) has no history to read or write.
+ */
+const NO_HOME = '/nonexistent';
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** nft's complaint, bare or after a location (`internal:0:0-0: Error: ...` for JSON). */
@@ -120,7 +128,7 @@ export class NftSession {
       stderr: 'pipe',
       buffer: false,
       reject: false,
-      env: { LC_ALL: 'C' },
+      env: { LC_ALL: 'C', HOME: NO_HOME },
     });
     this.#child = child;
     this.#stderr = '';

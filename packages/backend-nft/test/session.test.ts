@@ -58,6 +58,26 @@ async function nftChildren(): Promise<number[]> {
   return pids;
 }
 
+test("nft's history is neither read from nor written to the daemon's home", async () => {
+  const home = await mkdtemp(join(tmpdir(), 'nft-home-'));
+  const saved = process.env.HOME;
+  // nft would rewrite this file at its exit if it used this home.
+  await writeFile(join(home, '.nft.history'), 'x'.repeat(1 << 16));
+  process.env.HOME = home;
+  const s = session();
+  try {
+    assert.equal((await s.apply(elements('add', 40))).exitCode, 0);
+  } finally {
+    await s.close();
+    if (saved === undefined) delete process.env.HOME;
+    else process.env.HOME = saved;
+    await nft('flush', 'set', 'inet', 't', 's');
+  }
+  assert.equal(await readFile(join(home, '.nft.history'), 'utf8'), 'x'.repeat(1 << 16), 'the history file is untouched');
+  assert.deepEqual(await readdir(home), ['.nft.history']);
+  await rm(home, { recursive: true, force: true });
+});
+
 test('batches apply in order, each in one transaction, through one process', async () => {
   const s = session();
   try {
