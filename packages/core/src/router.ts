@@ -460,7 +460,11 @@ export class Router {
     const batch = [call];
     this.#openPortBatch = batch;
     this.#queue
-      .run(() => {
+      .run(async () => {
+        // Calls that arrive in the same turn of the event loop (several
+        // clients' requests read from their sockets together) join before
+        // the batch closes, rather than waiting for the next one.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.#openPortBatch === batch) this.#openPortBatch = undefined;
         return this.#commitPortBatch(batch);
       })

@@ -166,6 +166,17 @@ describe('Router port calls arriving together', () => {
     assert.equal(h.log.lines.filter((l) => l.message === 'port mapping added').length, 32);
   });
 
+  test('calls arriving in one turn of the event loop, each from its own callback, are one transaction', async () => {
+    const firewall = new CountingFirewall();
+    const h = await withNetworks(firewall);
+    const before = firewall.applies;
+    // As a server calls it: each request in its own callback, all read in one turn.
+    const arriving = (port: number) => new Promise<void>((resolve, reject) => setImmediate(() => h.router.addPortMapping(request(port)).then(resolve, reject)));
+    await Promise.all(hostPorts.map(arriving));
+    assert.equal(firewall.applies - before, 1, `${firewall.applies - before} kernel transactions for 32 adds`);
+    assert.deepEqual(firewall.applied.map((m) => m.hostPort), hostPorts);
+  });
+
   test('each caller gets its own outcome: a conflict fails only its caller', async () => {
     const firewall = new CountingFirewall();
     const h = await withNetworks(firewall);
