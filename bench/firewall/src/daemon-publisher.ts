@@ -18,6 +18,8 @@ import { CONTAINER_IP, GATEWAY, SUBNET, UPLINK, VLAN } from './topology.js';
 const DAEMON_PROGRAM = fileURLToPath(new URL('./daemon-program.js', import.meta.url));
 /** Calls queue behind each other in the daemon: a deadline only guards against a hung daemon. */
 const CALL_TIMEOUT_MS = 30 * 60_000;
+/** A VLAN id the benchmark never creates. */
+const ABSENT_VLAN = 4094;
 /** Calls in flight while preloading. */
 const PRELOAD_CONCURRENCY = 64;
 
@@ -85,6 +87,19 @@ export class DaemonPublisher implements Publisher {
     await this.#concurrently(mappings, clients, (ports, client) => this.add(ports, client));
   }
 
+  /**
+   * ListVLANs of a VLAN that does not exist: the call goes through gRPC and
+   * the daemon's queue like AddPortMapping, and finds nothing to read in
+   * the store or the kernel.
+   */
+  async noWorkConcurrently(count: number, clients: number): Promise<void> {
+    const calls = Array.from({ length: count }, () => undefined);
+    await this.#concurrently(calls, clients, async (_, client) => {
+      const { vlans, error } = await client.call('ListVLANs', { vlan_id: ABSENT_VLAN });
+      if (error !== '' || vlans.length > 0) throw new Error(`ListVLANs ${ABSENT_VLAN}: ${error || `${vlans.length} networks`}`);
+    });
+  }
+
   async addMany(mappings: readonly PublishedPorts[]): Promise<void> {
     await this.#concurrently(mappings, PRELOAD_CONCURRENCY, (ports, client) => this.add(ports, client));
   }
@@ -118,24 +133,17 @@ export class DaemonPublisher implements Publisher {
     }
   }
 
-  /** Runs `call` over mappings from `clients` workers, each with its own client. */
-  async #concurrently(
-    mappings: readonly PublishedPorts[],
-    clients: number,
-    call: (ports: PublishedPorts, client: RouterClient) => Promise<void>,
-  ): Promise<void> {
+  /** Runs `call` for each of `items` from `clients` workers, each with its own client. */
+  async #concurrently<T>(items: readonly T[], clients: number, call: (item: T, client: RouterClient) => Promise<void>): Promise<void> {
     let next = 0;
     const worker = async (): Promise<void> => {
       const client = connectRouter(this.#daemon.socketPath, CALL_TIMEOUT_MS);
       try {
-        while (next < mappings.length) {
-          const ports = mappings[next++];
-          if (ports !== undefined) await call(ports, client);
-        }
+        while (next < items.length) await call(items[next++] as T, client);
       } finally {
         client.close();
       }
     };
-    await Promise.all(Array.from({ length: Math.min(clients, mappings.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(clients, items.length) }, worker));
   }
 }

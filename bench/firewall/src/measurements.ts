@@ -36,6 +36,8 @@ export interface SubjectResults {
   readonly latency: readonly LatencyAtSize[];
   /** Measurement 2: all concurrent adds, milliseconds. */
   readonly concurrentAddsMs: number;
+  /** As many calls doing no work, made the same way, milliseconds; undefined for a publisher without calls. */
+  readonly concurrentNoWorkMs: number | undefined;
   readonly connections: ConnectionRates;
   readonly range: RangeResult;
 }
@@ -55,6 +57,12 @@ export async function measure(publisher: Publisher, topology: Topology, workload
   const concurrentAddsMs = await timed(() => publisher.addConcurrently(concurrent, workload.concurrentClients));
   await probe(topology.client, ROUTER_IP, sample(ports.hostPorts(concurrent), workload.probesPerCheck));
   await publisher.removeMany(concurrent);
+  let concurrentNoWorkMs: number | undefined;
+  const noWork = publisher.noWorkConcurrently?.bind(publisher);
+  if (noWork !== undefined) {
+    say(`${workload.concurrentAdds} calls doing no work from ${workload.concurrentClients} clients`);
+    concurrentNoWorkMs = await timed(() => noWork(workload.concurrentAdds, workload.concurrentClients));
+  }
 
   say(`a ${workload.rangeLength}-port range in one call`);
   const range = await measureRange(publisher, topology, workload);
@@ -79,7 +87,7 @@ export async function measure(publisher: Publisher, topology: Topology, workload
   say('connection rate with the target mapping alone');
   await publisher.removeMany(ports.preloaded(0, inPlace));
   const alone = await connectionRate(topology, workload);
-  return { name: publisher.name, latency, concurrentAddsMs, connections: { alone, crowded, size: inPlace }, range };
+  return { name: publisher.name, latency, concurrentAddsMs, concurrentNoWorkMs, connections: { alone, crowded, size: inPlace }, range };
 }
 
 /** Times add-then-remove pairs; the first pair is checked with connections. */

@@ -26,6 +26,13 @@ export interface Publisher {
   remove(ports: PublishedPorts): Promise<void>;
   /** Publishes each of `mappings` from `clients` callers at once; timed as a whole. */
   addConcurrently(mappings: readonly PublishedPorts[], clients: number): Promise<void>;
+  /**
+   * Makes `count` calls that do no work from `clients` callers at once, as
+   * addConcurrently makes its calls; timed as a whole. What the calls' way
+   * in and out costs alone, for a publisher reached through one (the
+   * original had none).
+   */
+  noWorkConcurrently?(count: number, clients: number): Promise<void>;
   /** Setup, not timed: publishes `mappings` by the fastest legitimate means. */
   addMany(mappings: readonly PublishedPorts[]): Promise<void>;
   /** Setup, not timed: unpublishes `mappings` by the fastest legitimate means. */
