@@ -15,7 +15,6 @@ import type {
   ConnectionRemovals,
   ConnectionTracker,
   DnsBackend,
-  DnsNetworkState,
   FirewallBackend,
   FirewallState,
   LinkStatus,
@@ -55,6 +54,11 @@ function wrap(err: unknown, doing: string): RouterError {
   return new RouterError(errorKind(err), `${doing}: ${errorMessage(err)}`, { cause: err });
 }
 
+/** Whether both lists hold the very same objects in the same order. */
+function sameObjects<T>(a: readonly T[] | undefined, b: readonly T[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((item, i) => item === b[i]);
+}
+
 export class Reconciler {
   readonly #vlan: VlanBackend;
   readonly #firewall: FirewallBackend | undefined;
@@ -75,6 +79,13 @@ export class Reconciler {
   #firewallKnown = false;
   /** Removals whose forget failed, retried with the next firewall change. */
   #owedRemovals: ConnectionRemovals = NO_REMOVALS;
+  /**
+   * The DNS-enabled networks of the last DNS sync, while it stands
+   * (undefined before the first and after a failure). Networks are
+   * replaced, never changed in place, so the same objects mean the same
+   * DNS: a change that leaves them (a port mapping) skips the DNS backend.
+   */
+  #syncedDns: readonly Network[] | undefined;
 
   constructor(options: ReconcilerOptions) {
     this.#vlan = options.vlan;
@@ -160,7 +171,8 @@ export class Reconciler {
   /**
    * Converges the firewall and DNS backends, those configured, to `state`
    * after a change: the firewall by the difference from what it last
-   * applied while that is trusted and health is ok, else whole. A failure
+   * applied while that is trusted and health is ok, else whole; DNS only
+   * when its networks changed. A failure
    * to forget removed flows marks health failed, so that a resync retries
    * it, but does not fail the change: the rules are already right.
    */
@@ -181,9 +193,12 @@ export class Reconciler {
         errors.push(wrap(err, `applying the ${this.#firewall.name} firewall`));
       }
     }
-    if (this.#dns !== undefined) {
+    const dnsNetworks = state.networks.filter((network) => network.dns !== null);
+    if (this.#dns !== undefined && !(incremental && sameObjects(this.#syncedDns, dnsNetworks))) {
+      this.#syncedDns = undefined;
       try {
-        await this.#dns.sync(this.#dnsState(state));
+        await this.#dns.sync(dnsNetworks.map((network) => ({ network, interfaceName: this.interfaceName(network.vlan) })));
+        this.#syncedDns = dnsNetworks;
       } catch (err) {
         errors.push(wrap(err, `applying the ${this.#dns.name} DNS`));
       }
@@ -256,13 +271,6 @@ export class Reconciler {
       networks: state.networks.map((network) => ({ network, interfaceName: this.interfaceName(network.vlan) })),
       portMappings: state.portMappings,
     };
-  }
-
-  /** Only networks with DNS enabled have a resolver. */
-  #dnsState(state: DesiredState): DnsNetworkState[] {
-    return state.networks
-      .filter((network) => network.dns !== null)
-      .map((network) => ({ network, interfaceName: this.interfaceName(network.vlan) }));
   }
 
   /**

@@ -164,11 +164,25 @@ describe('Reconciler firewall changes', () => {
     await reconciler.applyAttachments(withPorts(dnsPort));
     assert.deepEqual(firewall.methods, ['sync', 'sync', 'sync', 'sync', 'update']);
     // A DNS failure distrusts the firewall as well: the next change is whole.
+    // (A new object for the DNS network: a change of the same networks skips DNS.)
     dns.fail = new Error('dnsmasq gone');
-    await assert.rejects(reconciler.applyAttachments(withPorts()), /dnsmasq gone/);
+    await assert.rejects(reconciler.applyAttachments({ networks: [net100, { ...net200 }], portMappings: [] }), /dnsmasq gone/);
     dns.fail = undefined;
     await reconciler.applyAttachments(withPorts(web));
     assert.deepEqual(firewall.methods.slice(5), ['update', 'sync']);
+  });
+
+  test('DNS is synced when its networks change, not when only ports do, and always by a full resync', async () => {
+    const { dns, reconciler } = setupTracked();
+    await reconciler.sync(withPorts());
+    await reconciler.applyAttachments(withPorts(web));
+    await reconciler.applyAttachments(withPorts(web, dnsPort));
+    assert.equal(dns.calls.length, 1, 'port changes skip DNS');
+    const renamed = { ...net200, dns: { domain: 'fe', hosts: { api: ['172.19.0.2'] } } };
+    await reconciler.applyAttachments({ networks: [net100, renamed], portMappings: [web, dnsPort] });
+    assert.deepEqual(dns.syncs.at(-1)?.map((n) => n.network.dns?.hosts), [{ api: ['172.19.0.2'] }]);
+    await reconciler.sync({ networks: [net100, renamed], portMappings: [web, dnsPort] });
+    assert.equal(dns.calls.length, 3);
   });
 
   test('a full resync always syncs', async () => {

@@ -318,6 +318,32 @@ describe('Router with firewall and DNS backends', () => {
     assert.deepEqual(dns.syncs.at(-1), []);
   });
 
+  test('port changes leave the DNS backend alone while its networks stand; a failed DNS sync is retried by the next change', async () => {
+    const firewall = new FakeFirewallBackend();
+    const dns = new FakeDnsBackend();
+    const h = await withNetworks({ firewall, dns });
+    // Changes are applied as differences only once a full resync succeeded.
+    await h.router.resync();
+    await h.router.configureDns(dnsRequest({ vlan: 100, hosts: { web: '172.18.0.2' } }));
+    const synced = dns.calls.length;
+    await h.router.addPortMapping(portRequest({ containerIp: '172.18.0.2' }));
+    await h.router.removePortMapping({ protocol: 'tcp', hostIp: '', hostPort: 8080 });
+    assert.equal(dns.calls.length, synced, 'a port change reached the DNS backend');
+    assert.equal(firewall.last?.portMappings.length, 0);
+    dns.fail = new Error('dnsmasq: no space left');
+    await assertRouterError(() => h.router.configureDns(dnsRequest({ vlan: 100, hosts: { db: '172.18.0.3' } })), 'internal', 'dnsmasq: no space left');
+    dns.fail = undefined;
+    // The failure made health bad: changes apply everything again, DNS included, until a resync.
+    const afterFailure = dns.calls.length;
+    await h.router.addPortMapping(portRequest({ containerIp: '172.18.0.2', hostPort: 8081 }));
+    assert.equal(dns.calls.length, afterFailure + 1);
+    const hostsSynced = dns.syncs.at(-1)?.[0]?.network.dns?.hosts;
+    assert.deepEqual(hostsSynced, (await network100(h)).dns?.hosts);
+    await h.router.resync();
+    await h.router.addPortMapping(portRequest({ containerIp: '172.18.0.2', hostPort: 8082 }));
+    assert.equal(dns.calls.length, afterFailure + 2, 'once DNS stands again, port changes skip it');
+  });
+
   test('a refused attachment rolls the change back', async () => {
     const firewall = new FakeFirewallBackend();
     const h = await withNetworks({ firewall });
