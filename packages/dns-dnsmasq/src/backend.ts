@@ -118,7 +118,8 @@ export class DnsmasqBackend implements DnsBackend {
     }
     // A hosts directory removed behind dnsmasq's back is no longer the one it
     // watches: recreated, it needs a new dnsmasq.
-    const { created: recreated } = await hostsDir.converge(renderHostsFiles(network));
+    const { created: recreated, written, removed } = await hostsDir.converge(renderHostsFiles(network));
+    if (written + removed > 0) this.#config.log.debug({ backend: BACKEND_NAME, vlan: network.vlan, written, removed }, 'hosts files changed');
     const command = this.#command(renderArgv(network, { paths, upstreams: this.#config.upstreams, resolvConf: this.#config.resolvConf, user: user.user }));
     const key = JSON.stringify(command);
     const served = this.#served.get(network.vlan);

@@ -146,7 +146,10 @@ describe('dnsmasq backend in namespaces', () => {
     const pid = pidOf(100);
     const before = await hostsFiles(100);
     const changed = { ...NET100, hosts: { ...Object.fromEntries(Object.entries(NET100.hosts).filter(([name]) => name !== 'db')), fresh: '172.18.0.30' } };
+    const logged = log.entries.length;
     await sync(changed, NET200);
+    const changes = log.entries.slice(logged).filter((e) => e.message === 'hosts files changed');
+    assert.deepEqual(changes.map((e) => [e.fields.vlan, e.fields.written, e.fields.removed]), [[100, 1, 1]]);
     await answersEventually(NET100, 'fresh', 'NOERROR 172.18.0.30');
     const [db, dbPtr, fresh] = await topology.ask(NET100, question('udp', 'A', 'db'), question('udp', 'PTR', '172.18.0.20'), question('tcp', 'A', 'fresh.net100.test'));
     assert.equal(db?.rcode, 'NXDOMAIN');
@@ -167,9 +170,11 @@ describe('dnsmasq backend in namespaces', () => {
   test('a sync with nothing changed writes nothing and restarts nothing', async () => {
     const before = await hostsFiles(100);
     const pids = [pidOf(100), pidOf(200)];
+    const logged = log.entries.length;
     await sync(NET100, NET200);
     await sync(NET200, NET100);
     assert.deepEqual(await hostsFiles(100), before);
+    assert.ok(!log.entries.slice(logged).some((e) => e.message === 'hosts files changed'));
     assert.deepEqual([pidOf(100), pidOf(200)], pids);
   });
 
