@@ -4,6 +4,7 @@
  * one name may have several addresses (answered round robin) and several
  * names one address (aliases).
  */
+import { sameItems } from './arrays.js';
 import { checkHostAddress } from './addresses.js';
 import { invalid } from './errors.js';
 import { compareAddresses, formatIPv4, mustParseIPv4Prefix, parseAddress, type ParsedAddress } from './ipv4.js';
@@ -164,16 +165,12 @@ export function withoutDnsHosts(n: Network, names: readonly string[]): Network {
   return { ...n, dns: { domain: n.dns.domain, hosts: sortedHosts(hosts) } };
 }
 
-function addressListsEqual(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((address, i) => address === b[i]);
-}
-
 export function dnsConfigsEqual(a: DnsConfig | null, b: DnsConfig | null): boolean {
   if (a === null || b === null) return a === b;
   const aNames = Object.keys(a.hosts);
   return (
     a.domain === b.domain &&
     aNames.length === Object.keys(b.hosts).length &&
-    aNames.every((name) => Object.hasOwn(b.hosts, name) && addressListsEqual(a.hosts[name] ?? [], b.hosts[name] ?? []))
+    aNames.every((name) => Object.hasOwn(b.hosts, name) && sameItems(a.hosts[name] ?? [], b.hosts[name] ?? []))
   );
 }

@@ -3,6 +3,7 @@
  * uplink, overlap with other networks, and whether a changed spec still
  * fits what later calls attached to the network.
  */
+import { sameItems } from './arrays.js';
 import { checkContainerAddress, checkHostAddress, parseIPv4Network } from './addresses.js';
 import { alreadyExists, invalid, precondition } from './errors.js';
 import {
@@ -188,8 +189,7 @@ export function specsEqual(a: NetworkSpec, b: NetworkSpec): boolean {
 export function networksEqual(a: Network, b: Network): boolean {
   return (
     specsEqual(a, b) &&
-    a.natSources.length === b.natSources.length &&
-    a.natSources.every((p, i) => p === b.natSources[i]) &&
+    sameItems(a.natSources, b.natSources) &&
     dnsConfigsEqual(a.dns, b.dns)
   );
 }

@@ -3,6 +3,7 @@
  * a range mapped one-to-one, optionally only for some sources. Validation
  * of AddPortMapping/RemovePortMapping requests and the conflict rule.
  */
+import { sameItems } from './arrays.js';
 import { checkContainerAddress, parseIPv4Network } from './addresses.js';
 import { alreadyExists, invalid, precondition } from './errors.js';
 import {
@@ -119,8 +120,7 @@ export function samePortMapping(a: PortMapping, b: PortMapping): boolean {
     a.containerIp === b.containerIp &&
     a.containerPort === b.containerPort &&
     a.vlan === b.vlan &&
-    a.sources.length === b.sources.length &&
-    a.sources.every((s, i) => s === b.sources[i])
+    sameItems(a.sources, b.sources)
   );
 }
 

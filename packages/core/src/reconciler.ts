@@ -11,6 +11,7 @@
  * yet, so the flows of what was removed while the service was down are
  * left to time out.
  */
+import { sameItems } from './arrays.js';
 import type {
   ConnectionRemovals,
   ConnectionTracker,
@@ -52,11 +53,6 @@ export interface ReconcileHealth {
 /** Wraps a backend failure with what was being done, keeping its kind. */
 function wrap(err: unknown, doing: string): RouterError {
   return new RouterError(errorKind(err), `${doing}: ${errorMessage(err)}`, { cause: err });
-}
-
-/** Whether both lists hold the very same objects in the same order. */
-function sameObjects<T>(a: readonly T[] | undefined, b: readonly T[]): boolean {
-  return a !== undefined && a.length === b.length && a.every((item, i) => item === b[i]);
 }
 
 export class Reconciler {
@@ -194,7 +190,7 @@ export class Reconciler {
       }
     }
     const dnsNetworks = state.networks.filter((network) => network.dns !== null);
-    if (this.#dns !== undefined && !(incremental && sameObjects(this.#syncedDns, dnsNetworks))) {
+    if (this.#dns !== undefined && !(incremental && this.#syncedDns !== undefined && sameItems(this.#syncedDns, dnsNetworks))) {
       this.#syncedDns = undefined;
       try {
         await this.#dns.sync(dnsNetworks.map((network) => ({ network, interfaceName: this.interfaceName(network.vlan) })));

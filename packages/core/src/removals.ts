@@ -2,6 +2,7 @@
  * What a firewall change took away, for the connection tracker to forget:
  * flows the old rules let in must not outlive the rules.
  */
+import { sameItems } from './arrays.js';
 import type { ConnectionRemovals, FirewallState } from './backends.js';
 import type { PortMapping } from './model.js';
 import { portKeyText } from './store.js';
@@ -20,8 +21,7 @@ function sameMapping(a: PortMapping, b: PortMapping): boolean {
     a.containerIp === b.containerIp &&
     a.containerPort === b.containerPort &&
     a.vlan === b.vlan &&
-    a.sources.length === b.sources.length &&
-    a.sources.every((source, i) => source === b.sources[i])
+    sameItems(a.sources, b.sources)
   );
 }
 
