@@ -4,15 +4,28 @@
  * nothing else in a table is flushed, and within a table it applies as one
  * commit: packets see either the old chains or the new ones.
  *
+ * A chain whose rules changed is edited in place when its old rules and its
+ * new ones keep their common rules in the same order and hold no rule
+ * twice (an update's usual case: a mapping added to or removed from its
+ * bucket): the rules that go are deleted by their text, and the new ones
+ * inserted at their places. Otherwise it is rewritten: declared, which
+ * with --noflush flushes it, and filled again. Editing matters for adds:
+ * a restore that deletes rules takes 10-20 ms longer than one that only
+ * adds (the kernel waits before it frees the old rules), and a flush
+ * deletes every rule of the chain, where an insertion deletes none.
+ *
  * Per table, in this order:
- *   1. `:RS-X - [0:0]` for each chain that is new or whose rules changed:
- *      with --noflush this creates the chain, or flushes it if it exists;
+ *   1. `:RS-X - [0:0]` for each chain that is new or rewritten: with
+ *      --noflush this creates the chain, or flushes it if it exists;
  *   2. the same for each chain to remove, so that it is empty;
- *   3. `-D` for each jump (or surplus copy of one) to remove, so that
+ *   3. `-D <chain> <rule>` for each rule that goes from an edited chain,
+ *      before any chain it jumps to is removed;
+ *   4. `-D` for each jump (or surplus copy of one) to remove, so that
  *      nothing refers to the chains to remove;
- *   4. `-X` for each chain to remove;
- *   5. `-A` for the rules of each chain of step 1;
- *   6. `-I <chain> 1` for each missing jump: ours come first, and what they
+ *   5. `-X` for each chain to remove;
+ *   6. `-A` for the rules of each chain of step 1, and `-I <chain> <n>` for
+ *      each rule new in an edited chain, in the order of its place;
+ *   7. `-I <chain> 1` for each missing jump: ours come first, and what they
  *      let through goes on to the rules that are not ours.
  * A table with nothing to change is left out.
  */
@@ -36,17 +49,55 @@ function jumpsBeyond(a: readonly JumpRule[], b: readonly JumpRule[]): JumpRule[]
   return [...countJumps(a)].flatMap(([key, { jump, copies }]) => Array<JumpRule>(Math.max(0, copies - (inB.get(key)?.copies ?? 0))).fill(jump));
 }
 
+/** How to turn a chain's rules `from` into `to` by deletions and insertions, or undefined when it must be rewritten. */
+interface ChainEdit {
+  /** Rules of `from` that are not in `to`. */
+  readonly deleted: readonly string[];
+  /** Rules of `to` that are not in `from`, with their 1-based places in `to`, ascending. */
+  readonly inserted: ReadonlyArray<{ readonly at: number; readonly rule: string }>;
+}
+
+/**
+ * The edit from `from` to `to`, when both hold each rule once and their
+ * common rules come in the same order: then deleting the rules that go
+ * leaves the common ones, and inserting each new rule at its place in `to`,
+ * in ascending order, makes `to`.
+ */
+function chainEdit(from: readonly string[], to: readonly string[]): ChainEdit | undefined {
+  const fromSet = new Set(from);
+  const toSet = new Set(to);
+  if (fromSet.size !== from.length || toSet.size !== to.length) return undefined;
+  const kept = from.filter((rule) => toSet.has(rule));
+  let next = 0;
+  const inserted: Array<{ at: number; rule: string }> = [];
+  for (const [i, rule] of to.entries()) {
+    if (!fromSet.has(rule)) inserted.push({ at: i + 1, rule });
+    else if (kept[next++] !== rule) return undefined;
+  }
+  return { deleted: from.filter((rule) => !toSet.has(rule)), inserted };
+}
+
 function tableChanges(from: OwnedTable, to: OwnedTable): string[] {
-  const rewritten = [...to.chains].filter(([name, rules]) => !sameRules(from.chains.get(name), rules));
+  const changed = [...to.chains].filter(([name, rules]) => !sameRules(from.chains.get(name), rules));
+  const edits = new Map<string, ChainEdit>();
+  for (const [name, rules] of changed) {
+    const held = from.chains.get(name);
+    const edit = held === undefined ? undefined : chainEdit(held, rules);
+    if (edit !== undefined) edits.set(name, edit);
+  }
+  const rewritten = changed.filter(([name]) => !edits.has(name));
+  const edited = [...edits];
   const removed = [...from.chains.keys()].filter((name) => !to.chains.has(name));
   const surplus = jumpsBeyond(from.jumps, to.jumps);
   const missing = jumpsBeyond(to.jumps, from.jumps);
   return [
     ...rewritten.map(([name]) => `:${name} - [0:0]`),
     ...removed.map((name) => `:${name} - [0:0]`),
+    ...edited.flatMap(([name, edit]) => edit.deleted.map((rule) => `-D ${name} ${rule}`)),
     ...surplus.map((j) => `-D ${j.chain} ${j.rule}`),
     ...removed.map((name) => `-X ${name}`),
     ...rewritten.flatMap(([name, rules]) => rules.map((rule) => `-A ${name} ${rule}`)),
+    ...edited.flatMap(([name, edit]) => edit.inserted.map(({ at, rule }) => `-I ${name} ${at} ${rule}`)),
     ...missing.map((j) => `-I ${j.chain} 1 ${j.rule}`),
   ];
 }

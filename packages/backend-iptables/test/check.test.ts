@@ -1,13 +1,15 @@
 // iptables itself accepts every golden rendering, with both variants, in a
 // throwaway namespace: `iptables-restore --test` (parsed, never committed),
 // then for real, after which iptables-save lists our objects exactly as
-// rendered, which drift relies on.
+// rendered, which drift relies on; and so do updates that edit chains in
+// place, step after step.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { IP, Netns } from '@router-service/test-support';
 import {
   RESTORE_ARGS,
   TABLES,
+  createIptablesFirewallBackend,
   describeDrift,
   execaIptablesRunner,
   parseSave,
@@ -16,7 +18,7 @@ import {
   type IptablesRunner,
   type OwnedRuleset,
 } from '../src/index.js';
-import { STATES } from './states.js';
+import { STATES, randomChanges } from './states.js';
 
 async function restore(run: IptablesRunner, input: string, ...args: string[]): Promise<{ code: number; output: string }> {
   const result = await run('restore', [...RESTORE_ARGS, ...args], input);
@@ -74,5 +76,30 @@ for (const variant of ['nft', 'legacy'] as const) {
         }
       });
     }
+
+    test('updates through random changes, chains edited in place, leave the kernel exactly as rendered after each', async () => {
+      const fresh = await Netns.create();
+      try {
+        const backend = createIptablesFirewallBackend({ variant, netns: fresh.name });
+        const inFresh = execaIptablesRunner({ variant, netns: fresh.name, ipPath: IP });
+        let state = STATES.buckets!;
+        await backend.sync(state);
+        let step = 0;
+        for (const next of randomChanges(state, 11, 60)) {
+          await backend.update(state, next);
+          step++;
+          assert.equal(describeDrift(await held(inFresh), render(next)), '', `after step ${step}`);
+          state = next;
+        }
+        // A network that goes and comes back edits the chains of every table.
+        for (const next of [{ ...state, networks: state.networks.slice(1) }, state]) {
+          await backend.update(state, next);
+          assert.equal(describeDrift(await held(inFresh), render(next)), '', 'after a network change');
+          state = next;
+        }
+      } finally {
+        await fresh.delete();
+      }
+    });
   });
 }

@@ -21,7 +21,7 @@ import {
   renderRestore,
   type OwnedRuleset,
 } from '../src/index.js';
-import { STATES } from './states.js';
+import { STATES, randomChanges } from './states.js';
 
 // Compiled tests run from dist/test; the golden files stay in the sources.
 const GOLDEN_DIR = new URL('../../test/golden/', import.meta.url);
@@ -156,43 +156,64 @@ function withMappings(state: FirewallState, portMappings: PortMapping[]): Firewa
   return { ...state, portMappings };
 }
 
-test('adding a mapping to a bucket in use rewrites that bucket only, in the nat table only', () => {
+test('adding a mapping to a bucket in use inserts its rule at its place, in the nat table only', () => {
   const state = STATES.buckets!;
   const added: PortMapping = { protocol: 'tcp', hostIp: '', hostPort: 8300, hostPortEnd: 8300, containerIp: '172.19.0.9', containerPort: 80, vlan: 200, sources: [] };
   assert.equal(
     formatRestore(planChanges(render(state), render(withMappings(state, [...state.portMappings, added])))),
     // 8200-8800 covers 8300 too: mappings never overlap in a real state, but the plan does not care.
-    [
-      '*nat',
-      ':RS-DNAT-tcp-8192-8447 - [0:0]',
-      '-A RS-DNAT-tcp-8192-8447 -p tcp -m tcp --dport 8200:8447 -j DNAT --to-destination 172.19.0.2:8200-8447/8200',
-      '-A RS-DNAT-tcp-8192-8447 -p tcp -m tcp --dport 8300 -j DNAT --to-destination 172.19.0.9:80',
-      'COMMIT',
-      '',
-    ].join('\n'),
+    ['*nat', '-I RS-DNAT-tcp-8192-8447 2 -p tcp -m tcp --dport 8300 -j DNAT --to-destination 172.19.0.9:80', 'COMMIT', ''].join('\n'),
   );
 });
 
-test('a bucket that empties is removed and the dispatch chain rewritten', () => {
+test('a bucket that empties is removed, after its dispatch rule is deleted', () => {
   const state = STATES.buckets!;
   const without = state.portMappings.filter((m) => m.protocol !== 'udp' || m.hostPort !== 1);
   const changes = planChanges(render(state), render(withMappings(state, without)));
   assert.deepEqual(changes.map((c) => c.table), ['nat']);
-  const lines = changes[0]!.lines;
-  assert.deepEqual(
-    lines.filter((l) => !l.startsWith('-A RS-DNAT ')),
-    [':RS-DNAT - [0:0]', ':RS-DNAT-udp-0-255 - [0:0]', '-X RS-DNAT-udp-0-255'],
-  );
-  assert.equal(lines.filter((l) => l.startsWith('-A RS-DNAT ')).length, 7);
+  assert.deepEqual(changes[0]!.lines, [
+    ':RS-DNAT-udp-0-255 - [0:0]',
+    '-D RS-DNAT -p udp -m udp --dport 0:255 -j RS-DNAT-udp-0-255',
+    '-X RS-DNAT-udp-0-255',
+  ]);
 });
 
-test('a network change touches the chains of every table, and no bucket chain', () => {
+test('a network change edits the chains of every table, and no bucket chain', () => {
   const state = STATES.full!;
   const next = { ...state, networks: state.networks.slice(1) };
   const changes = planChanges(render(state), render(next));
   assert.deepEqual(changes.map((c) => c.table), ['raw', 'nat', 'filter']);
-  const declared = changes.flatMap((c) => c.lines.filter((l) => l.startsWith(':')));
-  assert.deepEqual(declared, [':RS-PREROUTING - [0:0]', ':RS-POSTROUTING - [0:0]', ':RS-INPUT - [0:0]', ':RS-FORWARD - [0:0]']);
+  const chains = changes.flatMap((c) => c.lines.map((l) => l.split(' ')[1]));
+  assert.deepEqual([...new Set(chains)], ['RS-PREROUTING', 'RS-POSTROUTING', 'RS-INPUT', 'RS-FORWARD']);
+  assert.ok(
+    changes.every((c) => c.lines.every((l) => l.startsWith('-D '))),
+    'a network that goes only deletes its rules',
+  );
+});
+
+/** A chain of ours in the filter table, alone. */
+function filterChain(rules: readonly string[]): OwnedRuleset {
+  return { ...NOTHING, filter: { chains: new Map([['RS-INPUT', rules]]), jumps: [] } };
+}
+
+test('a chain is edited when its kept rules keep their order, rules going by text and new ones inserted in place order', () => {
+  const from = filterChain(['-s 10.0.0.1/32 -j DROP', '-s 10.0.0.2/32 -j DROP', '-s 10.0.0.3/32 -j DROP']);
+  const to = filterChain(['-s 10.0.0.0/32 -j DROP', '-s 10.0.0.1/32 -j DROP', '-s 10.0.0.3/32 -j DROP', '-s 10.0.0.4/32 -j DROP']);
+  assert.deepEqual(planChanges(from, to)[0]!.lines, [
+    '-D RS-INPUT -s 10.0.0.2/32 -j DROP',
+    '-I RS-INPUT 1 -s 10.0.0.0/32 -j DROP',
+    '-I RS-INPUT 4 -s 10.0.0.4/32 -j DROP',
+  ]);
+});
+
+test('a chain is rewritten when its kept rules change order or a rule comes twice', () => {
+  const rewrite = (rules: readonly string[]) => [':RS-INPUT - [0:0]', ...rules.map((r) => `-A RS-INPUT ${r}`)];
+  const swapped = ['-s 10.0.0.2/32 -j DROP', '-s 10.0.0.1/32 -j DROP'];
+  assert.deepEqual(planChanges(filterChain(['-s 10.0.0.1/32 -j DROP', '-s 10.0.0.2/32 -j DROP']), filterChain(swapped))[0]!.lines, rewrite(swapped));
+  const once = ['-s 10.0.0.1/32 -j DROP'];
+  assert.deepEqual(planChanges(filterChain([...once, ...once]), filterChain(once))[0]!.lines, rewrite(once));
+  const twice = ['-s 10.0.0.1/32 -j DROP', '-j RETURN', '-s 10.0.0.1/32 -j DROP'];
+  assert.deepEqual(planChanges(filterChain(once), filterChain(twice))[0]!.lines, rewrite(twice));
 });
 
 test('what iptables-save prints of a rendering reads back as the rendering, and foreign chains are skipped', () => {
@@ -233,49 +254,11 @@ test('a long drift account names five differences and counts the rest', () => {
   assert.equal(account.split('; ').length, 6);
 });
 
-/** A small deterministic generator (mulberry32), so that a failure repeats. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A random mapping on ports near a few bucket edges, sometimes a range across them, sometimes with sources. */
-function randomMapping(next: () => number): PortMapping {
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
-  const hostPort = pick([250, 256, 511, 512, 1000, 8191, 8192]) + Math.floor(next() * 8);
-  const hostPortEnd = next() < 0.3 ? hostPort + Math.floor(next() * 600) : hostPort;
-  return {
-    protocol: pick(['tcp', 'udp', 'sctp'] as const),
-    hostIp: pick(['', '192.168.64.2', '192.168.64.3']),
-    hostPort,
-    hostPortEnd,
-    containerIp: pick(['172.18.0.2', '172.18.0.3']),
-    containerPort: 1000 + Math.floor(next() * 100),
-    vlan: 100,
-    sources: next() < 0.3 ? ['10.0.0.0/8'] : [],
-  };
-}
-
 test('renderChange plans exactly what the whole renderings plan, for every pair of states', () => {
   const pairs: Array<[FirewallState, FirewallState]> = [];
   for (const a of Object.values(STATES)) for (const b of Object.values(STATES)) pairs.push([a, b]);
-  const next = random(7);
   let state = STATES.full!;
-  for (let step = 0; step < 300; step++) {
-    const mappings = [...state.portMappings];
-    const roll = next();
-    if (roll < 0.45 || mappings.length === 0) mappings.push(randomMapping(next));
-    else if (roll < 0.85) mappings.splice(Math.floor(next() * mappings.length), 1);
-    else {
-      const i = Math.floor(next() * mappings.length);
-      mappings[i] = { ...mappings[i]!, containerPort: 1 + Math.floor(next() * 100) };
-    }
-    const changed = { ...state, portMappings: mappings };
+  for (const changed of randomChanges(state, 7, 300)) {
     pairs.push([state, changed]);
     state = changed;
   }

@@ -184,7 +184,8 @@ function elementChanges(before: readonly SetSpec[], after: readonly SetSpec[]): 
  * it is added again.
  */
 export function planUpdate(previous: FirewallState, next: FirewallState): UpdatePlan {
-  if (canonicalJson(ruleCommands(previous.uplink)) !== canonicalJson(ruleCommands(next.uplink))) {
+  // The rules are a function of the uplink alone: only another uplink changes them.
+  if (previous.uplink !== next.uplink) {
     return { kind: 'replace', batch: render(next) };
   }
   const networkChanges = elementChanges(sets({ ...previous, portMappings: [] }), sets({ ...next, portMappings: [] }));
