@@ -17,6 +17,8 @@ export interface Workload {
   readonly concurrentAdds: number;
   /** How many clients add them. */
   readonly concurrentClients: number;
+  /** Timed rounds of the concurrent adds (and of the calls doing no work), after one untimed round; the median counts. */
+  readonly concurrentRounds: number;
   /** Ports in the one-call range. */
   readonly rangeLength: number;
   /** New TCP connections per timed round. */
@@ -47,6 +49,7 @@ const FULL: Workload = {
   latencySamples: 200,
   concurrentAdds: 1_000,
   concurrentClients: 32,
+  concurrentRounds: 3,
   rangeLength: 10_000,
   connections: 5_000,
   connectionParallelism: 32,
@@ -60,6 +63,7 @@ const QUICK: Workload = {
   latencySamples: 3,
   concurrentAdds: 8,
   concurrentClients: 4,
+  concurrentRounds: 1,
   rangeLength: 10,
   connections: 20,
   connectionParallelism: 4,

@@ -8,6 +8,7 @@ test('defaults: nft, the full workload, Debian\'s iptables for the original appr
   assert.equal(options.baselineIptables, '/usr/sbin/iptables');
   assert.deepEqual(options.workload.sizes, [10, 1_000, 10_000]);
   assert.equal(options.workload.concurrentClients, 32);
+  assert.equal(options.workload.concurrentRounds, 3);
   assert.equal(options.workload.rangeLength, 10_000);
 });
 

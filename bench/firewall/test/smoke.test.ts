@@ -59,6 +59,12 @@ function checkReport(report: string, daemon: string): void {
     for (const cell of row.slice(2)) assert.match(cell, NUMBER);
   }
 
+  const rounds = tableAfter(report, '## 2. 8 calls from 4 clients');
+  assert.deepEqual(rounds.map((row) => row[0]), [daemon, 'original (/usr/sbin/iptables)']);
+  assert.match(rounds[0]?.[1] ?? '', NUMBER, 'one timed round of adds');
+  assert.match(rounds[0]?.[2] ?? '', NUMBER, 'one timed round of calls doing no work');
+  assert.deepEqual(rounds[1]?.slice(2), ['n/a'], 'the original makes no calls');
+
   const connections = tableAfter(report, '## 3. New TCP connections per second through the target mapping');
   assert.equal(connections.length, 2);
   for (const row of connections) for (const cell of row.slice(1)) assert.match(cell, NUMBER);
