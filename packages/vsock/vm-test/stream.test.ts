@@ -153,10 +153,18 @@ test('an idle connection costs no CPU', async () => {
     const peer = await accepted;
     client.resume();
     peer.resume();
-    const before = process.cpuUsage();
-    await sleep(1000);
-    const used = process.cpuUsage(before);
-    assert.ok(used.user + used.system < 50_000, `used ${used.user + used.system} µs of CPU in 1 s idle`);
+    // The quietest of three idle seconds: a connection that polls or spins
+    // costs in every one of them, while the process's own background work
+    // (the garbage collector, the compiler finishing earlier tests' code)
+    // lands in some.
+    const samples: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = process.cpuUsage();
+      await sleep(1000);
+      const used = process.cpuUsage(before);
+      samples.push(used.user + used.system);
+    }
+    assert.ok(Math.min(...samples) < 50_000, `used ${samples.join(', ')} µs of CPU in three idle seconds`);
     client.destroy();
     peer.destroy();
   } finally {
