@@ -53,7 +53,7 @@ export class IptablesFirewallBackend implements FirewallBackend {
   update(previous: FirewallState, next: FirewallState): Promise<void> {
     return this.#queue.run(async () => {
       const { before, after } = renderChange(previous, next);
-      const changes = planChanges(before, after);
+      const changes = planChanges(before, after, 'edit');
       await this.#apply(changes, 'update', () => render(previous));
       this.#log.debug({ backend: this.name, tables: changes.map((c) => c.table), lines: changes.reduce((n, c) => n + c.lines.length, 0) }, 'firewall chains updated');
     });

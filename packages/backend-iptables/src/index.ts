@@ -13,7 +13,7 @@ export { BACKEND_NAME, IptablesFirewallBackend, RESTORE_ARGS } from './backend.j
 export { describeDrift } from './drift.js';
 export { DNAT_BUCKET_PORTS, DNAT_CHAIN, bucketChain } from './dnat-tree.js';
 export { HOOKS, collapsePrefixes, render, renderChange, type Hook } from './render.js';
-export { formatRestore, planChanges, renderRestore, type TableChanges } from './restore.js';
+export { formatRestore, planChanges, renderRestore, type ChainChanges, type TableChanges } from './restore.js';
 export {
   CHAIN_PREFIX,
   COMMENT,

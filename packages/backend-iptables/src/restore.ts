@@ -4,12 +4,14 @@
  * nothing else in a table is flushed, and within a table it applies as one
  * commit: packets see either the old chains or the new ones.
  *
- * A chain whose rules changed is edited in place when its old rules and its
- * new ones keep their common rules in the same order and hold no rule
- * twice (an update's usual case: a mapping added to or removed from its
- * bucket): the rules that go are deleted by their text, and the new ones
- * inserted at their places. Otherwise it is rewritten: declared, which
- * with --noflush flushes it, and filled again. Editing matters for adds:
+ * A chain whose rules changed is rewritten: declared, which with
+ * --noflush flushes it, and filled again. When the plan starts from a
+ * rendering of ours (an update, from what it applied last), such a chain is
+ * edited in place instead, if its old rules and its new ones keep their
+ * common rules in the same order and hold no rule twice (an update's usual
+ * case: a mapping added to or removed from its bucket): the rules that go
+ * are deleted by their text, and the new ones inserted at their places.
+ * Editing matters for adds:
  * a restore that deletes rules takes 10-20 ms longer than one that only
  * adds (the kernel waits before it frees the old rules), and a flush
  * deletes every rule of the chain, where an insertion deletes none.
@@ -77,10 +79,10 @@ function chainEdit(from: readonly string[], to: readonly string[]): ChainEdit | 
   return { deleted: from.filter((rule) => !toSet.has(rule)), inserted };
 }
 
-function tableChanges(from: OwnedTable, to: OwnedTable): string[] {
+function tableChanges(from: OwnedTable, to: OwnedTable, how: ChainChanges): string[] {
   const changed = [...to.chains].filter(([name, rules]) => !sameRules(from.chains.get(name), rules));
   const edits = new Map<string, ChainEdit>();
-  for (const [name, rules] of changed) {
+  for (const [name, rules] of how === 'edit' ? changed : []) {
     const held = from.chains.get(name);
     const edit = held === undefined ? undefined : chainEdit(held, rules);
     if (edit !== undefined) edits.set(name, edit);
@@ -102,9 +104,19 @@ function tableChanges(from: OwnedTable, to: OwnedTable): string[] {
   ];
 }
 
+/**
+ * How a plan changes a chain whose rules changed: `edit` in place where it
+ * can, for a plan from a rendering of ours; `rewrite` it, for a plan from
+ * what the kernel holds, where a chain of ours may hold a rule someone else
+ * put there, which iptables-save may print in a form iptables-restore
+ * cannot take back (a rule iptables-nft cannot translate): a rewrite never
+ * names the old rules.
+ */
+export type ChainChanges = 'edit' | 'rewrite';
+
 /** The changes from `from` to `to`, per table; tables with nothing to change are left out. */
-export function planChanges(from: OwnedRuleset, to: OwnedRuleset): TableChanges[] {
-  return TABLES.map((table) => ({ table, lines: tableChanges(from[table], to[table]) })).filter((c) => c.lines.length > 0);
+export function planChanges(from: OwnedRuleset, to: OwnedRuleset, how: ChainChanges = 'rewrite'): TableChanges[] {
+  return TABLES.map((table) => ({ table, lines: tableChanges(from[table], to[table], how) })).filter((c) => c.lines.length > 0);
 }
 
 /** The iptables-restore input of `changes`: one `*table` ... `COMMIT` block per table. */

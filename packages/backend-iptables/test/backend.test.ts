@@ -83,6 +83,16 @@ test('sync on a converged kernel sends nothing; sync on a drifted one sends only
   );
 });
 
+test('sync rewrites a chain of ours whose rules drifted, naming none of the rules the kernel holds there', async () => {
+  const drifted = render(STATES.full!);
+  const input = drifted.filter.chains.get('RS-INPUT')!;
+  const stray = '-s 198.51.100.7/32 -j ACCEPT';
+  const withStray = { ...drifted, filter: { ...drifted.filter, chains: new Map([...drifted.filter.chains, ['RS-INPUT', [stray, ...input]]]) } };
+  const fake = fakeRunner(() => withStray);
+  await new IptablesFirewallBackend(fake.run, silentLogger).sync(STATES.full!);
+  assert.deepEqual(fake.restores().map((c) => c.input), [['*filter', ':RS-INPUT - [0:0]', ...input.map((r) => `-A RS-INPUT ${r}`), 'COMMIT', ''].join('\n')]);
+});
+
 test('update reads nothing and sends only the chains that differ between the two renderings', async () => {
   const fake = fakeRunner(() => assert.fail('update must not read the kernel'));
   const previous = STATES.full!;
@@ -90,7 +100,7 @@ test('update reads nothing and sends only the chains that differ between the two
   await new IptablesFirewallBackend(fake.run, silentLogger).update(previous, next);
   assert.deepEqual(
     fake.calls.map((c) => c.input),
-    [formatRestore(planChanges(render(previous), render(next)))],
+    [formatRestore(planChanges(render(previous), render(next), 'edit'))],
   );
   await new IptablesFirewallBackend(fake.run, silentLogger).update(next, next);
   assert.equal(fake.calls.length, 1, 'no change, no restore');

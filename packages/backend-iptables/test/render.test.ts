@@ -160,7 +160,7 @@ test('adding a mapping to a bucket in use inserts its rule at its place, in the 
   const state = STATES.buckets!;
   const added: PortMapping = { protocol: 'tcp', hostIp: '', hostPort: 8300, hostPortEnd: 8300, containerIp: '172.19.0.9', containerPort: 80, vlan: 200, sources: [] };
   assert.equal(
-    formatRestore(planChanges(render(state), render(withMappings(state, [...state.portMappings, added])))),
+    formatRestore(planChanges(render(state), render(withMappings(state, [...state.portMappings, added])), 'edit')),
     // 8200-8800 covers 8300 too: mappings never overlap in a real state, but the plan does not care.
     ['*nat', '-I RS-DNAT-tcp-8192-8447 2 -p tcp -m tcp --dport 8300 -j DNAT --to-destination 172.19.0.9:80', 'COMMIT', ''].join('\n'),
   );
@@ -169,7 +169,7 @@ test('adding a mapping to a bucket in use inserts its rule at its place, in the 
 test('a bucket that empties is removed, after its dispatch rule is deleted', () => {
   const state = STATES.buckets!;
   const without = state.portMappings.filter((m) => m.protocol !== 'udp' || m.hostPort !== 1);
-  const changes = planChanges(render(state), render(withMappings(state, without)));
+  const changes = planChanges(render(state), render(withMappings(state, without)), 'edit');
   assert.deepEqual(changes.map((c) => c.table), ['nat']);
   assert.deepEqual(changes[0]!.lines, [
     ':RS-DNAT-udp-0-255 - [0:0]',
@@ -181,7 +181,7 @@ test('a bucket that empties is removed, after its dispatch rule is deleted', () 
 test('a network change edits the chains of every table, and no bucket chain', () => {
   const state = STATES.full!;
   const next = { ...state, networks: state.networks.slice(1) };
-  const changes = planChanges(render(state), render(next));
+  const changes = planChanges(render(state), render(next), 'edit');
   assert.deepEqual(changes.map((c) => c.table), ['raw', 'nat', 'filter']);
   const chains = changes.flatMap((c) => c.lines.map((l) => l.split(' ')[1]));
   assert.deepEqual([...new Set(chains)], ['RS-PREROUTING', 'RS-POSTROUTING', 'RS-INPUT', 'RS-FORWARD']);
@@ -199,21 +199,28 @@ function filterChain(rules: readonly string[]): OwnedRuleset {
 test('a chain is edited when its kept rules keep their order, rules going by text and new ones inserted in place order', () => {
   const from = filterChain(['-s 10.0.0.1/32 -j DROP', '-s 10.0.0.2/32 -j DROP', '-s 10.0.0.3/32 -j DROP']);
   const to = filterChain(['-s 10.0.0.0/32 -j DROP', '-s 10.0.0.1/32 -j DROP', '-s 10.0.0.3/32 -j DROP', '-s 10.0.0.4/32 -j DROP']);
-  assert.deepEqual(planChanges(from, to)[0]!.lines, [
+  assert.deepEqual(planChanges(from, to, 'edit')[0]!.lines, [
     '-D RS-INPUT -s 10.0.0.2/32 -j DROP',
     '-I RS-INPUT 1 -s 10.0.0.0/32 -j DROP',
     '-I RS-INPUT 4 -s 10.0.0.4/32 -j DROP',
   ]);
 });
 
+test('a plan from what the kernel holds rewrites a changed chain, even one it could edit', () => {
+  const from = filterChain(['-s 10.0.0.1/32 -j DROP']);
+  const to = filterChain(['-s 10.0.0.1/32 -j DROP', '-s 10.0.0.2/32 -j DROP']);
+  assert.deepEqual(planChanges(from, to)[0]!.lines, [':RS-INPUT - [0:0]', '-A RS-INPUT -s 10.0.0.1/32 -j DROP', '-A RS-INPUT -s 10.0.0.2/32 -j DROP']);
+  assert.deepEqual(planChanges(from, to, 'edit')[0]!.lines, ['-I RS-INPUT 2 -s 10.0.0.2/32 -j DROP']);
+});
+
 test('a chain is rewritten when its kept rules change order or a rule comes twice', () => {
   const rewrite = (rules: readonly string[]) => [':RS-INPUT - [0:0]', ...rules.map((r) => `-A RS-INPUT ${r}`)];
   const swapped = ['-s 10.0.0.2/32 -j DROP', '-s 10.0.0.1/32 -j DROP'];
-  assert.deepEqual(planChanges(filterChain(['-s 10.0.0.1/32 -j DROP', '-s 10.0.0.2/32 -j DROP']), filterChain(swapped))[0]!.lines, rewrite(swapped));
+  assert.deepEqual(planChanges(filterChain(['-s 10.0.0.1/32 -j DROP', '-s 10.0.0.2/32 -j DROP']), filterChain(swapped), 'edit')[0]!.lines, rewrite(swapped));
   const once = ['-s 10.0.0.1/32 -j DROP'];
-  assert.deepEqual(planChanges(filterChain([...once, ...once]), filterChain(once))[0]!.lines, rewrite(once));
+  assert.deepEqual(planChanges(filterChain([...once, ...once]), filterChain(once), 'edit')[0]!.lines, rewrite(once));
   const twice = ['-s 10.0.0.1/32 -j DROP', '-j RETURN', '-s 10.0.0.1/32 -j DROP'];
-  assert.deepEqual(planChanges(filterChain(once), filterChain(twice))[0]!.lines, rewrite(twice));
+  assert.deepEqual(planChanges(filterChain(once), filterChain(twice), 'edit')[0]!.lines, rewrite(twice));
 });
 
 test('what iptables-save prints of a rendering reads back as the rendering, and foreign chains are skipped', () => {
@@ -264,6 +271,6 @@ test('renderChange plans exactly what the whole renderings plan, for every pair 
   }
   for (const [previous, following] of pairs) {
     const { before, after } = renderChange(previous, following);
-    assert.equal(formatRestore(planChanges(before, after)), formatRestore(planChanges(render(previous), render(following))));
+    assert.equal(formatRestore(planChanges(before, after, 'edit')), formatRestore(planChanges(render(previous), render(following), 'edit')));
   }
 });
