@@ -12,7 +12,7 @@
  * `changedDnatChains` renders just those, so that the cost of an update
  * follows the change, not the number of mappings.
  */
-import { comparePortMappings, type PortMapping, type Protocol } from '@router-service/core';
+import { changedPortMappings, comparePortMappings, type PortMapping, type Protocol } from '@router-service/core';
 import { dport, formatRule, host } from './rule.js';
 
 /** Host ports per bucket chain: a power of two, so buckets are aligned `--dport` ranges. */
@@ -118,32 +118,6 @@ export function dnatChains(mappings: readonly PortMapping[]): Chain[] {
   return [dispatch(mappings), ...bucketChains(mappings)];
 }
 
-/** Everything of a mapping its rules depend on. */
-function ruleKey(m: PortMapping): string {
-  return `${m.protocol} ${m.hostIp} ${m.hostPort}-${m.hostPortEnd} ${m.containerIp}:${m.containerPort} ${m.sources.join(',')}`;
-}
-
-/**
- * The mappings of one list that the other lacks. A mapping object found in
- * both lists is the same mapping (states are not mutated), which spares
- * comparing the unchanged majority field by field; the rest are compared by
- * what their rules depend on.
- */
-function unmatched(previous: readonly PortMapping[], next: readonly PortMapping[]): PortMapping[] {
-  const inPrevious = new Set(previous);
-  const inNext = new Set(next);
-  const counts = new Map<string, { mapping: PortMapping; count: number }>();
-  const tally = (m: PortMapping, by: number) => {
-    const key = ruleKey(m);
-    const entry = counts.get(key);
-    if (entry === undefined) counts.set(key, { mapping: m, count: by });
-    else entry.count += by;
-  };
-  for (const m of previous) if (!inNext.has(m)) tally(m, 1);
-  for (const m of next) if (!inPrevious.has(m)) tally(m, -1);
-  return [...counts.values()].filter((e) => e.count !== 0).map((e) => e.mapping);
-}
-
 /**
  * The chains of the tree that may differ between `previous` and `next`,
  * rendered from each: every other chain of the tree is the same in both.
@@ -151,7 +125,8 @@ function unmatched(previous: readonly PortMapping[], next: readonly PortMapping[
  * when a bucket comes into use or empties, on neither otherwise.
  */
 export function changedDnatChains(previous: readonly PortMapping[], next: readonly PortMapping[]): { before: Chain[]; after: Chain[] } {
-  const touched = new Set(unmatched(previous, next).flatMap(bucketsOf));
+  const { removed, added } = changedPortMappings(previous, next);
+  const touched = new Set([...removed, ...added].flatMap(bucketsOf));
   if (touched.size === 0) return { before: [], after: [] };
   const inTouched = (mappings: readonly PortMapping[]) => mappings.filter((m) => forEachBucket(m, (id) => touched.has(id)));
   const before = bucketChains(inTouched(previous), touched);

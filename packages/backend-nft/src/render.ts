@@ -8,7 +8,7 @@
  * `delete` valid whether or not the table existed, and since nft applies a
  * batch as one transaction, packets see either the old table or the new one.
  */
-import type { FirewallState, PortMapping } from '@router-service/core';
+import { changedPortMappings, type FirewallState } from '@router-service/core';
 import { CHAINS, chainRules } from './chains.js';
 import { METAINFO, canonicalJson, type NftCommand, type NftExpr, type NftJson } from './nft-json.js';
 import { sets, type SetSpec } from './sets.js';
@@ -77,74 +77,6 @@ function elementCommand(verb: 'add' | 'delete', name: string, elem: readonly Nft
   return { [verb]: { element: { family: FAMILY, table: TABLE, name, elem } } };
 }
 
-/** How far `changedMappings` looks ahead for the next mapping both states share. */
-const RESYNC_WINDOW = 16;
-
-/**
- * The port mappings that differ between two states. The caller's states
- * list the mappings in the same order and share the objects of unchanged
- * ones, so the two lists are walked side by side comparing identities, and
- * where they part, a short look ahead finds where they meet again: the
- * cost is a pointer comparison per mapping, with nothing rendered or
- * hashed for the ones that stay. Mappings equal in value but not identity
- * (a state rebuilt from the store), or listed in another order, come out
- * as removed and added and are then matched by value, so the result is
- * right whatever the order; only its cost depends on it.
- */
-function changedMappings(previous: FirewallState, next: FirewallState): { removed: PortMapping[]; added: PortMapping[] } {
-  const before = previous.portMappings;
-  const after = next.portMappings;
-  const removed: PortMapping[] = [];
-  const added: PortMapping[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < before.length && j < after.length) {
-    const old = before[i];
-    const now = after[j];
-    if (old === now) {
-      i++;
-      j++;
-      continue;
-    }
-    // Mappings added before `old`, or removed before `now`?
-    const addedUntil = indexNear(after, old, j + 1);
-    if (addedUntil !== undefined) {
-      added.push(...after.slice(j, addedUntil));
-      j = addedUntil;
-      continue;
-    }
-    const removedUntil = indexNear(before, now, i + 1);
-    if (removedUntil !== undefined) {
-      removed.push(...before.slice(i, removedUntil));
-      i = removedUntil;
-      continue;
-    }
-    if (old !== undefined) removed.push(old);
-    if (now !== undefined) added.push(now);
-    i++;
-    j++;
-  }
-  removed.push(...before.slice(i));
-  added.push(...after.slice(j));
-  const removedByValue = new Set(removed.map(mappingValue));
-  const addedByValue = new Set(added.map(mappingValue));
-  return {
-    removed: removed.filter((m) => !addedByValue.has(mappingValue(m))),
-    added: added.filter((m) => !removedByValue.has(mappingValue(m))),
-  };
-}
-
-/** Where `item` is in list[from .. from + RESYNC_WINDOW), if there. */
-function indexNear<T>(list: readonly T[], item: T, from: number): number | undefined {
-  const end = Math.min(list.length, from + RESYNC_WINDOW);
-  for (let k = from; k < end; k++) if (list[k] === item) return k;
-  return undefined;
-}
-
-function mappingValue(m: PortMapping): string {
-  return JSON.stringify([m.protocol, m.hostIp, m.hostPort, m.hostPortEnd, m.containerIp, m.containerPort, m.sources]);
-}
-
 /**
  * The element changes between the sets of two states: per set, the
  * elements to delete (gone, or a map key whose value changed) and to add
@@ -189,7 +121,7 @@ export function planUpdate(previous: FirewallState, next: FirewallState): Update
     return { kind: 'replace', batch: render(next) };
   }
   const networkChanges = elementChanges(sets({ ...previous, portMappings: [] }), sets({ ...next, portMappings: [] }));
-  const { removed, added } = changedMappings(previous, next);
+  const { removed, added } = changedPortMappings(previous.portMappings, next.portMappings);
   const portless: FirewallState = { uplink: next.uplink, networks: [], portMappings: [] };
   // Only the changed mappings are rendered; an element they share (the
   // port of a retargeted mapping, say) cancels out.

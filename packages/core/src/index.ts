@@ -9,6 +9,7 @@ export * from './nat.js';
 export * from './dns.js';
 export * from './ports.js';
 export * from './port-table.js';
+export * from './port-changes.js';
 export * from './store.js';
 export * from './memory-store.js';
 export * from './sqlite-store.js';
