@@ -7,6 +7,7 @@
  * match already implies it, prefixes and sets in nft's own shapes.
  */
 import { accept, concat, ct, drop, fib, masquerade, match, meta, payload, prefix, ret, setRef, type NftExpr } from './nft-json.js';
+import { PROTOCOLS, publishedAnywhere } from './sets.js';
 
 /** A base chain: where it hooks into the stack. */
 export interface ChainSpec {
@@ -53,14 +54,16 @@ function dnatThrough(key: NftExpr, maps: string): NftExpr {
 /**
  * Publishing, for packets to a local address: a key that only some sources
  * may reach leaves the chain undNATed for every other source; then the
- * host-address maps, then the every-address ones (a port is never in both).
+ * host-address maps, then the every-address ones, one pair per protocol
+ * (a port is never in both).
  */
 const publishRules: readonly NftExpr[][] = [
   [match(fib('type', 'daddr'), 'local', '!='), ret],
   [match(concat(daddr, l4proto, dport), setRef('restricted')), match(concat(daddr, saddr, l4proto, dport), setRef('allowed'), '!='), ret],
   [match(concat(l4proto, dport), setRef('restricted_any')), match(concat(saddr, l4proto, dport), setRef('allowed_any'), '!='), ret],
   [dnatThrough(concat(daddr, l4proto, dport), 'published')],
-  [ipv4, dnatThrough(concat(l4proto, dport), 'published_any')],
+  // `tcp dport` and its kin imply their protocol: nft adds the match itself.
+  ...PROTOCOLS.map((protocol) => [ipv4, dnatThrough(payload(protocol, 'dport'), publishedAnywhere(protocol))]),
 ];
 
 /** The rules of each chain, in order. */

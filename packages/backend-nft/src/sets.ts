@@ -14,6 +14,7 @@ import {
   type FirewallState,
   type IPv4Prefix,
   type PortMapping,
+  type Protocol,
 } from '@router-service/core';
 import { concat, prefix, type NftExpr } from './nft-json.js';
 
@@ -64,15 +65,13 @@ function portInterval(m: PortMapping): NftExpr {
   return m.hostPortEnd === m.hostPort ? m.hostPort : { range: [m.hostPort, m.hostPortEnd] };
 }
 
-/** Where one kind of published port (on one host address, or on every address) is kept. */
-interface PublishedKind {
-  /** The DNAT maps `<published>_addr` and `<published>_port`. */
-  readonly published: string;
+/** Where the source restrictions of one kind of published port (on one host address, or on every address) are kept. */
+interface RestrictedKind {
   /** The keys that only some sources may reach: one element per mapping. */
   readonly restricted: string;
   /** The sources allowed to reach them: one element per mapping and source. */
   readonly allowed: string;
-  /** The key of the maps, and of `restricted`. */
+  /** The key of `restricted`. */
   readonly keyType: readonly string[];
   /** The key of `allowed`: the key with the source where the rule reads `ip saddr`. */
   readonly allowedType: readonly string[];
@@ -81,8 +80,7 @@ interface PublishedKind {
   allowedKey(m: PortMapping, source: NftExpr): NftExpr[];
 }
 
-const ON_HOST_IP: PublishedKind = {
-  published: 'published',
+const ON_HOST_IP: RestrictedKind = {
   restricted: 'restricted',
   allowed: 'allowed',
   keyType: ['ipv4_addr', 'inet_proto', 'inet_service'],
@@ -91,8 +89,7 @@ const ON_HOST_IP: PublishedKind = {
   allowedKey: (m, source) => [m.hostIp, source, m.protocol, portInterval(m)],
 };
 
-const ON_EVERY_ADDRESS: PublishedKind = {
-  published: 'published_any',
+const ON_EVERY_ADDRESS: RestrictedKind = {
   restricted: 'restricted_any',
   allowed: 'allowed_any',
   keyType: ['inet_proto', 'inet_service'],
@@ -102,25 +99,12 @@ const ON_EVERY_ADDRESS: PublishedKind = {
 };
 
 /**
- * The maps and sets of one kind of published port. Source restrictions are
- * interval sets holding a range as one element: their size follows the
- * number of mappings and sources, not of ports.
+ * Source restrictions are interval sets holding a range as one element:
+ * their size follows the number of mappings and sources, not of ports.
  */
-function publishedSets(kind: PublishedKind, mappings: readonly PortMapping[]): SetSpec[] {
+function restrictedSets(kind: RestrictedKind, mappings: readonly PortMapping[]): SetSpec[] {
   const restricted = mappings.filter((m) => m.sources.length > 0);
   return [
-    {
-      name: `${kind.published}_addr`,
-      type: kind.keyType,
-      map: 'ipv4_addr',
-      elem: perPort(mappings, (m, hostPort) => [concat(...kind.key(m, hostPort)), m.containerIp]),
-    },
-    {
-      name: `${kind.published}_port`,
-      type: kind.keyType,
-      map: 'inet_service',
-      elem: perPort(mappings, (m, hostPort, containerPort) => [concat(...kind.key(m, hostPort)), containerPort]),
-    },
     { name: kind.restricted, type: kind.keyType, interval: true, elem: restricted.map((m) => concat(...kind.key(m, portInterval(m)))) },
     {
       name: kind.allowed,
@@ -131,10 +115,33 @@ function publishedSets(kind: PublishedKind, mappings: readonly PortMapping[]): S
   ];
 }
 
+/** The DNAT maps `<name>_addr` and `<name>_port`, with the same keys: the container's address and its port. */
+function dnatMaps(name: string, keyType: string | readonly string[], key: (m: PortMapping, hostPort: number) => NftExpr, mappings: readonly PortMapping[]): SetSpec[] {
+  return [
+    { name: `${name}_addr`, type: keyType, map: 'ipv4_addr', elem: perPort(mappings, (m, hostPort) => [key(m, hostPort), m.containerIp]) },
+    {
+      name: `${name}_port`,
+      type: keyType,
+      map: 'inet_service',
+      elem: perPort(mappings, (m, hostPort, containerPort) => [key(m, hostPort), containerPort]),
+    },
+  ];
+}
+
+/** The protocols a port is published with, each with its own maps of ports published on every address. */
+export const PROTOCOLS: readonly Protocol[] = ['sctp', 'tcp', 'udp'];
+
+/** The name of the DNAT maps of `protocol`'s ports published on every address. */
+export function publishedAnywhere(protocol: Protocol): string {
+  return `published_any_${protocol}`;
+}
+
 /** Every set and map of the table, in declaration order, filled from `state`. */
 export function sets(state: FirewallState): SetSpec[] {
   const networks = [...state.networks].sort((a, b) => byString(a.interfaceName, b.interfaceName));
   const mappings = [...state.portMappings].sort(compareMappings);
+  const onHostIp = mappings.filter((m) => m.hostIp !== '');
+  const onEveryAddress = mappings.filter((m) => m.hostIp === '');
   const natSources = networks.flatMap(({ network }) => [...(network.nat ? [network.subnet] : []), ...network.natSources]);
   return [
     { name: 'networks', type: 'ifname', elem: networks.map((n) => n.interfaceName) },
@@ -152,7 +159,14 @@ export function sets(state: FirewallState): SetSpec[] {
       interval: true,
       elem: collapsePrefixes(natSources).map(cidr),
     },
-    ...publishedSets(ON_HOST_IP, mappings.filter((m) => m.hostIp !== '')),
-    ...publishedSets(ON_EVERY_ADDRESS, mappings.filter((m) => m.hostIp === '')),
+    ...dnatMaps('published', ON_HOST_IP.keyType, (m, hostPort) => concat(...ON_HOST_IP.key(m, hostPort)), onHostIp),
+    ...restrictedSets(ON_HOST_IP, onHostIp),
+    // Keyed by the port alone, not by protocol and port: nft takes about
+    // twice as long to add or delete an element with a concatenated key,
+    // and every port call changes two elements.
+    ...PROTOCOLS.flatMap((protocol) =>
+      dnatMaps(publishedAnywhere(protocol), 'inet_service', (_m, hostPort) => hostPort, onEveryAddress.filter((m) => m.protocol === protocol)),
+    ),
+    ...restrictedSets(ON_EVERY_ADDRESS, onEveryAddress),
   ];
 }

@@ -29,7 +29,7 @@ export const nftSuiteAdapter: FirewallSuiteAdapter = {
     await nft(netns, 'flush', 'chain', 'inet', 'router_service', 'forward');
     await nft(netns, 'delete', 'element', 'inet', 'router_service', 'networks', '{ "eth0.100" }');
     await nft(netns, 'add', 'rule', 'inet', 'router_service', 'input', 'tcp', 'dport', '22', 'accept');
-    await nft(netns, 'add', 'element', 'inet', 'router_service', 'published_any_port', '{ tcp . 1 : 1 }');
+    await nft(netns, 'add', 'element', 'inet', 'router_service', 'published_any_tcp_port', '{ 1 : 1 }');
   },
   async addForeign(netns) {
     await nft(netns, 'add', 'table', 'ip', 'foreign');

@@ -135,8 +135,8 @@ describe('tables', () => {
 
   test('health of a drifted kernel', () => {
     assert.match(
-      formatHealth({ ...health, kernelInSync: false, kernelDrift: 'set published_any_addr: 3 elements differ' }),
-      /\nkernel {4}DRIFT set published_any_addr: 3 elements differ\n$/,
+      formatHealth({ ...health, kernelInSync: false, kernelDrift: 'set published_any_tcp_addr: 3 elements differ' }),
+      /\nkernel {4}DRIFT set published_any_tcp_addr: 3 elements differ\n$/,
     );
   });
 

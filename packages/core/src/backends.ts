@@ -105,7 +105,7 @@ export interface FirewallBackend {
    * Compares what the kernel holds of ours with the rendering of `state`,
    * changing nothing: "" when they are equal, else a short account of the
    * difference for a person ("table inet router_service missing", "set
-   * published_any_addr: 3 elements differ").
+   * published_any_tcp_addr: 3 elements differ").
    */
   drift(state: FirewallState): Promise<string>;
   /** Removes everything the backend owns; absent is success. */
