@@ -11,10 +11,12 @@
  * common rules in the same order and hold no rule twice (an update's usual
  * case: a mapping added to or removed from its bucket): the rules that go
  * are deleted by their text, and the new ones inserted at their places.
- * Editing matters for adds:
- * a restore that deletes rules takes 10-20 ms longer than one that only
- * adds (the kernel waits before it frees the old rules), and a flush
- * deletes every rule of the chain, where an insertion deletes none.
+ * Editing matters for adds: a restore that deletes rules takes 10-20 ms
+ * longer than one that only adds (the kernel waits before it frees the old
+ * rules), and a flush deletes every rule of the chain, where an insertion
+ * deletes none. A new rule after every kept one is appended rather than
+ * inserted: iptables-nft reads the chain's rules to find an insertion's
+ * place, and an append needs none of them.
  *
  * Per table, in this order:
  *   1. `:RS-X - [0:0]` for each chain that is new or rewritten: with
@@ -25,13 +27,14 @@
  *   4. `-D` for each jump (or surplus copy of one) to remove, so that
  *      nothing refers to the chains to remove;
  *   5. `-X` for each chain to remove;
- *   6. `-A` for the rules of each chain of step 1, and `-I <chain> <n>` for
- *      each rule new in an edited chain, in the order of its place;
+ *   6. `-A` for the rules of each chain of step 1, and for each rule new in
+ *      an edited chain, in the order of its place, `-I <chain> <n>`, or
+ *      `-A <chain>` when no kept rule follows it;
  *   7. `-I <chain> 1` for each missing jump: ours come first, and what they
  *      let through goes on to the rules that are not ours.
  * A table with nothing to change is left out.
  */
-import type { FirewallState } from '@router-service/core';
+import { sameItems, type FirewallState } from '@router-service/core';
 import { render } from './render.js';
 import { NOTHING, TABLES, countJumps, type JumpRule, type OwnedRuleset, type OwnedTable, type TableName } from './ruleset.js';
 
@@ -39,10 +42,6 @@ import { NOTHING, TABLES, countJumps, type JumpRule, type OwnedRuleset, type Own
 export interface TableChanges {
   readonly table: TableName;
   readonly lines: readonly string[];
-}
-
-function sameRules(a: readonly string[] | undefined, b: readonly string[]): boolean {
-  return a !== undefined && a.length === b.length && a.every((rule, i) => rule === b[i]);
 }
 
 /** The copies of jumps that `a` holds beyond those of `b`. */
@@ -55,8 +54,11 @@ function jumpsBeyond(a: readonly JumpRule[], b: readonly JumpRule[]): JumpRule[]
 interface ChainEdit {
   /** Rules of `from` that are not in `to`. */
   readonly deleted: readonly string[];
-  /** Rules of `to` that are not in `from`, with their 1-based places in `to`, ascending. */
-  readonly inserted: ReadonlyArray<{ readonly at: number; readonly rule: string }>;
+  /**
+   * Rules of `to` that are not in `from`, with their 1-based places in `to`,
+   * ascending; `at` is 'end' for those that no kept rule follows.
+   */
+  readonly inserted: ReadonlyArray<{ readonly at: number | 'end'; readonly rule: string }>;
 }
 
 /**
@@ -71,16 +73,20 @@ function chainEdit(from: readonly string[], to: readonly string[]): ChainEdit | 
   if (fromSet.size !== from.length || toSet.size !== to.length) return undefined;
   const kept = from.filter((rule) => toSet.has(rule));
   let next = 0;
-  const inserted: Array<{ at: number; rule: string }> = [];
+  const inserted: Array<{ at: number | 'end'; rule: string }> = [];
   for (const [i, rule] of to.entries()) {
-    if (!fromSet.has(rule)) inserted.push({ at: i + 1, rule });
+    // Once every kept rule is in place, the chain ends where this rule goes.
+    if (!fromSet.has(rule)) inserted.push({ at: next === kept.length ? 'end' : i + 1, rule });
     else if (kept[next++] !== rule) return undefined;
   }
   return { deleted: from.filter((rule) => !toSet.has(rule)), inserted };
 }
 
 function tableChanges(from: OwnedTable, to: OwnedTable, how: ChainChanges): string[] {
-  const changed = [...to.chains].filter(([name, rules]) => !sameRules(from.chains.get(name), rules));
+  const changed = [...to.chains].filter(([name, rules]) => {
+    const held = from.chains.get(name);
+    return held === undefined || !sameItems(held, rules);
+  });
   const edits = new Map<string, ChainEdit>();
   for (const [name, rules] of how === 'edit' ? changed : []) {
     const held = from.chains.get(name);
@@ -99,7 +105,7 @@ function tableChanges(from: OwnedTable, to: OwnedTable, how: ChainChanges): stri
     ...surplus.map((j) => `-D ${j.chain} ${j.rule}`),
     ...removed.map((name) => `-X ${name}`),
     ...rewritten.flatMap(([name, rules]) => rules.map((rule) => `-A ${name} ${rule}`)),
-    ...edited.flatMap(([name, edit]) => edit.inserted.map(({ at, rule }) => `-I ${name} ${at} ${rule}`)),
+    ...edited.flatMap(([name, edit]) => edit.inserted.map(({ at, rule }) => (at === 'end' ? `-A ${name} ${rule}` : `-I ${name} ${at} ${rule}`))),
     ...missing.map((j) => `-I ${j.chain} 1 ${j.rule}`),
   ];
 }

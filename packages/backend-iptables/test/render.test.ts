@@ -156,14 +156,16 @@ function withMappings(state: FirewallState, portMappings: PortMapping[]): Firewa
   return { ...state, portMappings };
 }
 
-test('adding a mapping to a bucket in use inserts its rule at its place, in the nat table only', () => {
+test('adding a mapping to a bucket in use inserts its rule at its place, or appends it after the last, in the nat table only', () => {
   const state = STATES.buckets!;
-  const added: PortMapping = { protocol: 'tcp', hostIp: '', hostPort: 8300, hostPortEnd: 8300, containerIp: '172.19.0.9', containerPort: 80, vlan: 200, sources: [] };
-  assert.equal(
-    formatRestore(planChanges(render(state), render(withMappings(state, [...state.portMappings, added])), 'edit')),
-    // 8200-8800 covers 8300 too: mappings never overlap in a real state, but the plan does not care.
-    ['*nat', '-I RS-DNAT-tcp-8192-8447 2 -p tcp -m tcp --dport 8300 -j DNAT --to-destination 172.19.0.9:80', 'COMMIT', ''].join('\n'),
-  );
+  const plan = (hostPort: number) => {
+    const added: PortMapping = { protocol: 'tcp', hostIp: '', hostPort, hostPortEnd: hostPort, containerIp: '172.19.0.9', containerPort: 80, vlan: 200, sources: [] };
+    return formatRestore(planChanges(render(state), render(withMappings(state, [...state.portMappings, added])), 'edit'));
+  };
+  // The bucket holds one rule, the part 8200-8447 of a range.
+  assert.equal(plan(8195), ['*nat', '-I RS-DNAT-tcp-8192-8447 1 -p tcp -m tcp --dport 8195 -j DNAT --to-destination 172.19.0.9:80', 'COMMIT', ''].join('\n'));
+  // 8200-8800 covers 8300 too: mappings never overlap in a real state, but the plan does not care.
+  assert.equal(plan(8300), ['*nat', '-A RS-DNAT-tcp-8192-8447 -p tcp -m tcp --dport 8300 -j DNAT --to-destination 172.19.0.9:80', 'COMMIT', ''].join('\n'));
 });
 
 test('a bucket that empties is removed, after its dispatch rule is deleted', () => {
@@ -198,11 +200,25 @@ function filterChain(rules: readonly string[]): OwnedRuleset {
 
 test('a chain is edited when its kept rules keep their order, rules going by text and new ones inserted in place order', () => {
   const from = filterChain(['-s 10.0.0.1/32 -j DROP', '-s 10.0.0.2/32 -j DROP', '-s 10.0.0.3/32 -j DROP']);
-  const to = filterChain(['-s 10.0.0.0/32 -j DROP', '-s 10.0.0.1/32 -j DROP', '-s 10.0.0.3/32 -j DROP', '-s 10.0.0.4/32 -j DROP']);
+  const to = filterChain(['-s 10.0.0.0/32 -j DROP', '-s 10.0.0.1/32 -j DROP', '-s 10.0.0.5/32 -j DROP', '-s 10.0.0.3/32 -j DROP', '-s 10.0.0.4/32 -j DROP']);
   assert.deepEqual(planChanges(from, to, 'edit')[0]!.lines, [
     '-D RS-INPUT -s 10.0.0.2/32 -j DROP',
     '-I RS-INPUT 1 -s 10.0.0.0/32 -j DROP',
-    '-I RS-INPUT 4 -s 10.0.0.4/32 -j DROP',
+    '-I RS-INPUT 3 -s 10.0.0.5/32 -j DROP',
+    // After the last kept rule: appended, which iptables-nft does without reading the chain.
+    '-A RS-INPUT -s 10.0.0.4/32 -j DROP',
+  ]);
+});
+
+test('new rules that no kept rule follows are appended in order, also when no rule is kept', () => {
+  const from = filterChain(['-s 10.0.0.1/32 -j DROP']);
+  const to = filterChain(['-s 10.0.0.1/32 -j DROP', '-s 10.0.0.2/32 -j DROP', '-s 10.0.0.3/32 -j DROP']);
+  assert.deepEqual(planChanges(from, to, 'edit')[0]!.lines, ['-A RS-INPUT -s 10.0.0.2/32 -j DROP', '-A RS-INPUT -s 10.0.0.3/32 -j DROP']);
+  const replaced = filterChain(['-s 10.0.0.8/32 -j DROP', '-s 10.0.0.9/32 -j DROP']);
+  assert.deepEqual(planChanges(from, replaced, 'edit')[0]!.lines, [
+    '-D RS-INPUT -s 10.0.0.1/32 -j DROP',
+    '-A RS-INPUT -s 10.0.0.8/32 -j DROP',
+    '-A RS-INPUT -s 10.0.0.9/32 -j DROP',
   ]);
 });
 
@@ -210,7 +226,7 @@ test('a plan from what the kernel holds rewrites a changed chain, even one it co
   const from = filterChain(['-s 10.0.0.1/32 -j DROP']);
   const to = filterChain(['-s 10.0.0.1/32 -j DROP', '-s 10.0.0.2/32 -j DROP']);
   assert.deepEqual(planChanges(from, to)[0]!.lines, [':RS-INPUT - [0:0]', '-A RS-INPUT -s 10.0.0.1/32 -j DROP', '-A RS-INPUT -s 10.0.0.2/32 -j DROP']);
-  assert.deepEqual(planChanges(from, to, 'edit')[0]!.lines, ['-I RS-INPUT 2 -s 10.0.0.2/32 -j DROP']);
+  assert.deepEqual(planChanges(from, to, 'edit')[0]!.lines, ['-A RS-INPUT -s 10.0.0.2/32 -j DROP']);
 });
 
 test('a chain is rewritten when its kept rules change order or a rule comes twice', () => {

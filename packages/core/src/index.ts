@@ -20,4 +20,5 @@ export * from './views.js';
 export * from './parent.js';
 export * from './router.js';
 export { quote } from './quote.js';
+export { sameItems } from './arrays.js';
 export * from './duration.js';
