@@ -19,12 +19,17 @@ export interface LatencyAtSize {
   readonly remove: Percentiles;
 }
 
-/** Measurement 3: new connections per second through the target mapping. */
-export interface ConnectionRates {
-  /** With the target mapping alone. */
-  readonly alone: number;
+/** New connections per second through the target mapping, taken one right after the other. */
+export interface ConnectionPair {
   /** With `size` other mappings in place, the target added after them. */
   readonly crowded: number;
+  /** With the target mapping alone. */
+  readonly alone: number;
+}
+
+/** Measurement 3. */
+export interface ConnectionRates {
+  readonly pairs: readonly ConnectionPair[];
   readonly size: number;
 }
 
@@ -83,15 +88,27 @@ export async function measure(publisher: Publisher, topology: Topology, workload
     latency.push(await latencyAt(size, publisher, topology, workload));
   }
 
-  // The two rates are taken back to back, as close in time as the removal
-  // allows, so that other load on the machine changes little between them.
-  say(`connection rate with ${inPlace} other mappings in place`);
-  await publisher.add(ports.target);
-  const crowded = await connectionRate(topology, workload);
-  say('connection rate with the target mapping alone');
-  await publisher.removeMany(ports.preloaded(0, inPlace));
-  const alone = await connectionRate(topology, workload);
-  return { name: publisher.name, latency, concurrentAddRoundsMs, concurrentNoWorkRoundsMs, connections: { alone, crowded, size: inPlace }, range };
+  // Each pair takes the two rates back to back, as close in time as the
+  // removal allows; the pairs repeat, so that a change in the machine's
+  // load between two rates shows as a spread of the pairs' ratios, not as
+  // one skewed ratio.
+  const pairs: ConnectionPair[] = [];
+  for (let pair = 1; pair <= workload.connectionPairs; pair++) {
+    if (pair > 1) {
+      say(`putting the ${inPlace} other mappings back, before the target`);
+      await publisher.remove(ports.target);
+      await publisher.addMany(ports.preloaded(0, inPlace));
+      await probe(topology.client, ROUTER_IP, sample(ports.hostPorts(ports.preloaded(0, inPlace)), workload.probesPerCheck));
+    }
+    say(`pair ${pair} of ${workload.connectionPairs}: connection rate with ${inPlace} other mappings in place`);
+    await publisher.add(ports.target);
+    const crowded = await connectionRate(topology, workload);
+    say(`pair ${pair} of ${workload.connectionPairs}: connection rate with the target mapping alone`);
+    await publisher.removeMany(ports.preloaded(0, inPlace));
+    const alone = await connectionRate(topology, workload);
+    pairs.push({ crowded, alone });
+  }
+  return { name: publisher.name, latency, concurrentAddRoundsMs, concurrentNoWorkRoundsMs, connections: { pairs, size: inPlace }, range };
 }
 
 /**

@@ -27,6 +27,12 @@ export interface Workload {
   readonly connectionParallelism: number;
   /** Timed rounds per connection-rate figure; the best counts. */
   readonly connectionRounds: number;
+  /**
+   * Times measurement 3 takes the two rates, one after the other (with the
+   * other mappings, then with the target alone); the median of the pairs'
+   * ratios counts.
+   */
+  readonly connectionPairs: number;
   /** Untimed connections before the rounds (caches, conntrack, the JIT). */
   readonly warmupConnections: number;
   /** Published ports a preload checks by connecting through them (all of them when larger than the count). */
@@ -54,6 +60,7 @@ const FULL: Workload = {
   connections: 5_000,
   connectionParallelism: 32,
   connectionRounds: 5,
+  connectionPairs: 3,
   warmupConnections: 500,
   probesPerCheck: 20,
 };
@@ -68,6 +75,7 @@ const QUICK: Workload = {
   connections: 20,
   connectionParallelism: 4,
   connectionRounds: 1,
+  connectionPairs: 2,
   warmupConnections: 2,
   probesPerCheck: MAX_SIZE,
 };

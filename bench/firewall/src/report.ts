@@ -2,7 +2,7 @@
  * The benchmark's report: markdown tables of absolute numbers and, for each
  * goal, the ratio measured in this run and whether it is met.
  */
-import type { LatencyAtSize, SubjectResults } from './measurements.js';
+import type { ConnectionRates, LatencyAtSize, SubjectResults } from './measurements.js';
 import type { Workload } from './options.js';
 import { quantile } from './stats.js';
 
@@ -61,8 +61,7 @@ function goals(report: Report): string[] {
   const flatRemove = oursN.remove.p50 / ours0.remove.p50;
   const [oursAdds, baseAdds] = [median(daemon.concurrentAddRoundsMs), median(baseline.concurrentAddRoundsMs)];
   const speedup2 = baseAdds / oursAdds;
-  const keptOurs = daemon.connections.crowded / daemon.connections.alone;
-  const keptBase = baseline.connections.crowded / baseline.connections.alone;
+  const [keptOurs, keptBase] = [keptRate(daemon.connections), keptRate(baseline.connections)];
   const range = daemon.range;
   const rangeMs = range.kind === 'measured' ? range.addMs : undefined;
   const baseRange = baseline.range.kind === 'measured' ? ms(baseline.range.addMs) : 'n/a';
@@ -91,7 +90,7 @@ function goals(report: Report): string[] {
               'n/a',
             ],
           ]),
-      [`3. new connections/s with ${count(daemon.connections.size)} mappings ÷ with the target alone`, ratio(keptOurs), ratio(keptBase), '≥ 0.9', met(keptOurs >= 0.9)],
+      [`3. new connections/s with ${count(daemon.connections.size)} mappings ÷ with the target alone (median of ${workload.connectionPairs} pairs)`, ratio(keptOurs), ratio(keptBase), '≥ 0.9', met(keptOurs >= 0.9)],
       [
         `4. one ${count(workload.rangeLength)}-port range in one call, ms (original: one exec per port)`,
         rangeMs === undefined ? 'pending' : ms(rangeMs),
@@ -126,10 +125,17 @@ function roundsTable(subjects: readonly SubjectResults[]): string[] {
   );
 }
 
+/** Measurement 3's figure: the median of the pairs' ratios. */
+function keptRate(rates: ConnectionRates): number {
+  return median(rates.pairs.map((p) => p.crowded / p.alone));
+}
+
 function connectionTable(subjects: readonly SubjectResults[]): string[] {
   return table(
-    ['subject', 'conn/s, target alone', 'conn/s, with the others', 'mappings in place', 'ratio'],
-    subjects.map((s) => [s.name, count(Math.round(s.connections.alone)), count(Math.round(s.connections.crowded)), count(s.connections.size), ratio(s.connections.crowded / s.connections.alone)]),
+    ['subject', 'pair', 'conn/s, with the others', 'conn/s, target alone', 'ratio'],
+    subjects.flatMap((s) =>
+      s.connections.pairs.map((p, i) => [s.name, String(i + 1), count(Math.round(p.crowded)), count(Math.round(p.alone)), ratio(p.crowded / p.alone)]),
+    ),
   );
 }
 
@@ -158,7 +164,9 @@ export function renderReport(report: Report): string {
     '',
     ...connectionTable(subjects),
     '',
-    `${count(workload.connections)} connections per round, ${workload.connectionParallelism} at a time, best of ${workload.connectionRounds} round(s).`,
+    `${count(workload.connections)} connections per round, ${workload.connectionParallelism} at a time, best of ${workload.connectionRounds} round(s) per rate. ` +
+      `Each pair takes the rate with the other ${count(daemon.connections.size)} mappings in place, then the rate with the target alone; ` +
+      `the goals table shows the median of the ${workload.connectionPairs} pairs' ratios.`,
     '',
     '## Run',
     '',

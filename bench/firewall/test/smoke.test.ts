@@ -66,7 +66,11 @@ function checkReport(report: string, daemon: string): void {
   assert.deepEqual(rounds[1]?.slice(2), ['n/a'], 'the original makes no calls');
 
   const connections = tableAfter(report, '## 3. New TCP connections per second through the target mapping');
-  assert.equal(connections.length, 2);
+  assert.deepEqual(
+    connections.map((row) => row.slice(0, 2)),
+    [daemon, 'original (/usr/sbin/iptables)'].flatMap((subject) => [[subject, '1'], [subject, '2']]),
+    'two pairs of rates per subject',
+  );
   for (const row of connections) for (const cell of row.slice(1)) assert.match(cell, NUMBER);
 }
 
