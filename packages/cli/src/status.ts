@@ -73,7 +73,7 @@ const health: CommandDefinition = {
       request: {},
       json: json.value,
       execute: async (session) => {
-        const response = await callAndPrint(session, 'getHealth', {}, formatHealth);
+        const response = await callAndPrint(session, 'getHealth', { checkKernel: true }, formatHealth);
         if (!session.json && !response.healthy) throw new UsageError('service is unhealthy');
       },
     };
@@ -91,7 +91,7 @@ const status: CommandDefinition = {
       request: {},
       json: json.value,
       execute: async (session) => {
-        const healthResponse = await call(session, 'getHealth', {});
+        const healthResponse = await call(session, 'getHealth', { checkKernel: true });
         const state = await call(session, 'getState', { vlanId: 0 });
         // --json prints the two responses one after the other.
         session.write(

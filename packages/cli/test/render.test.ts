@@ -42,10 +42,11 @@ const health: HealthResponse = {
   dnsBackend: 'none',
   kernelInSync: true,
   kernelDrift: '',
+  kernelChecked: true,
 };
 
 /** The health a service answers that predates the backend and kernel fields. */
-const olderHealth: HealthResponse = { ...health, firewallBackend: '', dnsBackend: '', kernelInSync: false, kernelDrift: '' };
+const olderHealth: HealthResponse = { ...health, firewallBackend: '', dnsBackend: '', kernelInSync: false, kernelDrift: '', kernelChecked: false };
 
 const state: GetStateResponse = {
   networks: [
@@ -191,7 +192,7 @@ describe('JSON', () => {
     assert.equal(
       renderJson(health),
       '{\n  "healthy": true,\n  "status": "ok",\n  "activeVlans": 2,\n  "uptimeSeconds": "3725",\n' +
-        '  "firewallBackend": "nft",\n  "dnsBackend": "none",\n  "kernelInSync": true,\n  "kernelDrift": ""\n}\n',
+        '  "firewallBackend": "nft",\n  "dnsBackend": "none",\n  "kernelInSync": true,\n  "kernelDrift": "",\n  "kernelChecked": true\n}\n',
     );
   });
 

@@ -55,6 +55,7 @@ const health: HealthResponse = {
   dnsBackend: 'none',
   kernelInSync: true,
   kernelDrift: '',
+  kernelChecked: true,
 };
 
 describe('routerctl against a service', () => {
@@ -81,6 +82,7 @@ describe('routerctl against a service', () => {
       stdout: 'healthy   true\nstatus    ok\nnetworks  1\nuptime    1m5s\nfirewall  nft\ndns       none\nkernel    in sync\n',
       stderr: '',
     });
+    assert.deepEqual(fake.received, [{ rpc: 'getHealth', request: { checkKernel: true } }], 'routerctl asks for the kernel comparison');
   });
 
   test('an unhealthy service exits 1 after printing its health', async () => {
@@ -135,8 +137,10 @@ describe('routerctl against a service', () => {
       dnsBackend: 'none',
       kernelInSync: true,
       kernelDrift: '',
+      kernelChecked: true,
     });
     assert.deepEqual(JSON.parse(rest ?? ''), state);
+    assert.deepEqual(fake.received[0], { rpc: 'getHealth', request: { checkKernel: true } }, 'routerctl asks for the kernel comparison');
   });
 
   test('vlan create sends enable_nat only when --nat is given', async () => {

@@ -56,6 +56,7 @@ import {
   type NetworkStateView,
   type NetworkView,
   type StateView,
+  type StatusOptions,
   type StatusView,
 } from './views.js';
 
@@ -368,13 +369,15 @@ export class Router {
   }
 
   /**
-   * The health with the backends and whether the kernel's firewall matches
-   * the desired state. The comparison waits its turn in the queue, so it
-   * never sees a change half applied. Drift does not make the router
-   * unhealthy (health says whether reconciling works); found while healthy,
-   * it asks for a resync, which repairs it.
+   * The health with the backends and, when asked, whether the kernel's
+   * firewall matches the desired state. The comparison waits its turn in
+   * the queue, so it never sees a change half applied. Drift does not make
+   * the router unhealthy (health says whether reconciling works); found
+   * while healthy, it asks for a resync, which repairs it.
    */
-  async status(): Promise<StatusView> {
+  async status(options: StatusOptions): Promise<StatusView> {
+    const backends = { firewallBackend: this.#reconciler.firewallName, dnsBackend: this.#reconciler.dnsName };
+    if (!options.checkKernel) return { ...this.health(), ...backends, kernelChecked: false, kernelInSync: false, kernelDrift: '' };
     const drift = await this.#serially(async () => {
       try {
         return await this.#reconciler.firewallDrift(this.#state());
@@ -389,13 +392,7 @@ export class Router {
       this.#log.warn({ drift }, 'the kernel differs from the desired state; resyncing');
       this.#loop.kick();
     }
-    return {
-      ...health,
-      firewallBackend: this.#reconciler.firewallName,
-      dnsBackend: this.#reconciler.dnsName,
-      kernelInSync: drift === '',
-      kernelDrift: drift,
-    };
+    return { ...health, ...backends, kernelChecked: true, kernelInSync: drift === '', kernelDrift: drift };
   }
 
   #serially<T>(task: () => Promise<T>): Promise<T> {

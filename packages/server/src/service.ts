@@ -117,8 +117,8 @@ export function routerServiceHandlers(router: Router, log: Logger): RouterServic
         ),
       };
     }),
-    getHealth: unary('GetHealth', async () => {
-      const status = await router.status();
+    getHealth: unary('GetHealth', async (req) => {
+      const status = await router.status({ checkKernel: req.checkKernel });
       return {
         healthy: status.healthy,
         status: status.status,
@@ -128,6 +128,7 @@ export function routerServiceHandlers(router: Router, log: Logger): RouterServic
         dnsBackend: status.dnsBackend,
         kernelInSync: status.kernelInSync,
         kernelDrift: status.kernelDrift,
+        kernelChecked: status.kernelChecked,
       };
     }),
   };

@@ -84,7 +84,10 @@ class FakePlugins {
       name: specifier.replace(/^@test\//, ''),
       sync,
       update: (_previous, next) => sync(next),
-      drift: async () => this.drift.get(specifier) ?? '',
+      drift: async () => {
+        this.journal.push(`${specifier} drift`);
+        return this.drift.get(specifier) ?? '';
+      },
       teardown: async () => void this.journal.push(`${specifier} teardown`),
     };
   }
@@ -222,10 +225,10 @@ describe('stopping', () => {
 });
 
 describe('GetHealth', () => {
-  async function health(daemon: RunningDaemon): Promise<HealthResponse> {
+  async function health(daemon: RunningDaemon, checkKernel = true): Promise<HealthResponse> {
     const client = createRouterClient(daemon.addresses[0] ?? assert.fail('no address'));
     try {
-      return await rpc<HealthResponse>((done) => client.getHealth({}, done));
+      return await rpc<HealthResponse>((done) => client.getHealth({ checkKernel }, done));
     } finally {
       client.close();
     }
@@ -251,6 +254,20 @@ describe('GetHealth', () => {
     plugins.drift.set('@test/new-firewall', 'table inet router_service missing');
     const daemon = await start(newStateDir(), { firewall: '@test/new-firewall', dns: 'none' }, plugins);
     const got = await health(daemon);
-    assert.deepEqual([got.healthy, got.kernelInSync, got.kernelDrift], [true, false, 'table inet router_service missing']);
+    assert.deepEqual([got.healthy, got.kernelChecked, got.kernelInSync, got.kernelDrift], [true, true, false, 'table inet router_service missing']);
+  });
+
+  test('without check_kernel (as the original clients call it) nothing is compared', async () => {
+    const plugins = new FakePlugins();
+    plugins.drift.set('@test/new-firewall', 'table inet router_service missing');
+    const daemon = await start(newStateDir(), { firewall: '@test/new-firewall', dns: 'none' }, plugins);
+    const got = await health(daemon, false);
+    assert.deepEqual(
+      [got.healthy, got.firewallBackend, got.kernelChecked, got.kernelInSync, got.kernelDrift],
+      [true, 'new-firewall', false, false, ''],
+    );
+    assert.deepEqual(plugins.calls('drift'), []);
+    await health(daemon);
+    assert.deepEqual(plugins.calls('drift'), ['@test/new-firewall drift'], 'the same daemon compares when asked');
   });
 });

@@ -105,7 +105,7 @@ export interface RouterMethods {
   RemovePortMapping: [{ host_port?: number; protocol?: string; host_ip?: string; host_port_end?: number }, Outcome];
   ListVLANs: [{ vlan_id?: number }, { vlans: VlanInterface[]; error: string }];
   GetHealth: [
-    Record<string, never>,
+    { check_kernel?: boolean },
     // uint64 arrives as a decimal string (proto-loader's longs: String).
     {
       healthy: boolean;
@@ -116,6 +116,7 @@ export interface RouterMethods {
       dns_backend: string;
       kernel_in_sync: boolean;
       kernel_drift: string;
+      kernel_checked: boolean;
     },
   ];
   RemoveDNSHosts: [{ vlan_id: number; names?: string[] }, Outcome];

@@ -34,6 +34,9 @@ function iterationsFromEnv(): number {
   return Number(text);
 }
 
+/** A GetHealth request that compares the kernel with the desired state. */
+const CHECK_KERNEL = { check_kernel: true };
+
 /** The firewall fields of a GetHealth answer. */
 function firewallHealth(health: Health): { backend: string; inSync: boolean; drift: string } {
   return { backend: health.firewall_backend, inSync: health.kernel_in_sync, drift: health.kernel_drift };
@@ -97,19 +100,22 @@ export function lifecycleSuite(firewall: FirewallUnderTest): void {
           await daemon.client.call('CreateVLAN', { vlan_id: 11, subnet: '10.11.0.0/24' });
           await daemon.client.call('AddPortMapping', { protocol: 'tcp', host_port: 8000, container_ip: '10.11.0.2', container_port: 80 });
 
-          const synced = firewallHealth(await daemon.client.call('GetHealth', {}));
+          const synced = firewallHealth(await daemon.client.call('GetHealth', CHECK_KERNEL));
           assert.deepEqual(synced, { backend: name, inSync: true, drift: '' });
 
           // Whoever sees the drift first sees it: seeing it asks for the
           // resync that repairs it. So GetHealth, then routerctl, each after
           // a flush of its own.
           await firewall.flush(ns);
-          const drifted = firewallHealth(await daemon.client.call('GetHealth', {}));
+          // A plain GetHealth, as the original clients send it, reads nothing from the kernel.
+          const plain = await daemon.client.call('GetHealth', {});
+          assert.deepEqual([plain.healthy, plain.kernel_checked, plain.kernel_drift], [true, false, '']);
+          const drifted = firewallHealth(await daemon.client.call('GetHealth', CHECK_KERNEL));
           assert.equal(drifted.backend, name);
           assert.equal(drifted.inSync, false, 'kernel_in_sync after an outside flush');
           assert.notEqual(drifted.drift, '', 'kernel_drift after an outside flush');
           await waitUntil('the repair that reported drift asks for', REPAIR_TIMEOUT_MS, async () => {
-            const health = await daemon.client.call('GetHealth', {});
+            const health = await daemon.client.call('GetHealth', CHECK_KERNEL);
             return health.kernel_in_sync ? '' : health.kernel_drift;
           });
 

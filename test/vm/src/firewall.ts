@@ -258,7 +258,7 @@ async function configure(checks: Checks, tag: string, router: RouterCalls, backe
   for (const { label, request } of Object.values(published)) {
     checks.check(`${tag}: AddPortMapping ${label}`, await errorOf(router.call('addPortMapping', request)));
   }
-  const health = await settle(router.call('getHealth', HealthRequest.create()));
+  const health = await settle(router.call('getHealth', HealthRequest.create({ checkKernel: true })));
   checks.checkThat(
     `${tag}: GetHealth names the ${backend} firewall, the dnsmasq DNS and a kernel in sync`,
     health.error === null &&

@@ -195,6 +195,13 @@ export interface VLANInterface {
 }
 
 export interface HealthRequest {
+  /**
+   * Extension. Also compare the kernel's firewall with the desired state
+   * (kernel_in_sync, kernel_drift). The comparison reads the router's whole
+   * firewall, which grows with the number of port mappings, and waits for
+   * changes in progress; a plain health check leaves it out.
+   */
+  checkKernel: boolean;
 }
 
 export interface HealthResponse {
@@ -213,6 +220,11 @@ export interface HealthResponse {
   dnsBackend: string;
   kernelInSync: boolean;
   kernelDrift: string;
+  /**
+   * Whether kernel_in_sync and kernel_drift were measured: only when the
+   * request asked for check_kernel. Without it both are empty.
+   */
+  kernelChecked: boolean;
 }
 
 export interface RemoveDNSHostsRequest {
@@ -2487,11 +2499,14 @@ export const VLANInterface: MessageFns<VLANInterface> = {
 };
 
 function createBaseHealthRequest(): HealthRequest {
-  return {};
+  return { checkKernel: false };
 }
 
 export const HealthRequest: MessageFns<HealthRequest> = {
-  encode(_: HealthRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: HealthRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.checkKernel !== false) {
+      writer.uint32(8).bool(message.checkKernel);
+    }
     return writer;
   },
 
@@ -2508,6 +2523,14 @@ export const HealthRequest: MessageFns<HealthRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.checkKernel = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2520,20 +2543,30 @@ export const HealthRequest: MessageFns<HealthRequest> = {
     }
   },
 
-  fromJSON(_: any): HealthRequest {
-    return {};
+  fromJSON(object: any): HealthRequest {
+    return {
+      checkKernel: isSet(object.checkKernel)
+        ? globalThis.Boolean(object.checkKernel)
+        : isSet(object.check_kernel)
+        ? globalThis.Boolean(object.check_kernel)
+        : false,
+    };
   },
 
-  toJSON(_: HealthRequest): unknown {
+  toJSON(message: HealthRequest): unknown {
     const obj: any = {};
+    if (message.checkKernel !== false) {
+      obj.checkKernel = message.checkKernel;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<HealthRequest>, I>>(base?: I): HealthRequest {
     return HealthRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<HealthRequest>, I>>(_: I): HealthRequest {
+  fromPartial<I extends Exact<DeepPartial<HealthRequest>, I>>(object: I): HealthRequest {
     const message = createBaseHealthRequest();
+    message.checkKernel = object.checkKernel ?? false;
     return message;
   },
 };
@@ -2548,6 +2581,7 @@ function createBaseHealthResponse(): HealthResponse {
     dnsBackend: "",
     kernelInSync: false,
     kernelDrift: "",
+    kernelChecked: false,
   };
 }
 
@@ -2576,6 +2610,9 @@ export const HealthResponse: MessageFns<HealthResponse> = {
     }
     if (message.kernelDrift !== "") {
       writer.uint32(66).string(message.kernelDrift);
+    }
+    if (message.kernelChecked !== false) {
+      writer.uint32(72).bool(message.kernelChecked);
     }
     return writer;
   },
@@ -2657,6 +2694,14 @@ export const HealthResponse: MessageFns<HealthResponse> = {
             message.kernelDrift = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.kernelChecked = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2703,6 +2748,11 @@ export const HealthResponse: MessageFns<HealthResponse> = {
         : isSet(object.kernel_drift)
         ? globalThis.String(object.kernel_drift)
         : "",
+      kernelChecked: isSet(object.kernelChecked)
+        ? globalThis.Boolean(object.kernelChecked)
+        : isSet(object.kernel_checked)
+        ? globalThis.Boolean(object.kernel_checked)
+        : false,
     };
   },
 
@@ -2732,6 +2782,9 @@ export const HealthResponse: MessageFns<HealthResponse> = {
     if (message.kernelDrift !== "") {
       obj.kernelDrift = message.kernelDrift;
     }
+    if (message.kernelChecked !== false) {
+      obj.kernelChecked = message.kernelChecked;
+    }
     return obj;
   },
 
@@ -2748,6 +2801,7 @@ export const HealthResponse: MessageFns<HealthResponse> = {
     message.dnsBackend = object.dnsBackend ?? "";
     message.kernelInSync = object.kernelInSync ?? false;
     message.kernelDrift = object.kernelDrift ?? "";
+    message.kernelChecked = object.kernelChecked ?? false;
     return message;
   },
 };
