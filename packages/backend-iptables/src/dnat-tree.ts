@@ -12,7 +12,7 @@
  * `changedDnatChains` renders just those, so that the cost of an update
  * follows the change, not the number of mappings.
  */
-import { changedPortMappings, comparePortMappings, type PortMapping, type Protocol } from '@router-service/core';
+import { PROTOCOLS, changedPortMappings, comparePortMappings, type PortMapping, type Protocol } from '@router-service/core';
 import { dport, formatRule, host } from './rule.js';
 
 /** Host ports per bucket chain: a power of two, so buckets are aligned `--dport` ranges. */
@@ -24,13 +24,12 @@ export const DNAT_CHAIN = 'RS-DNAT';
 /** A chain of ours with its rules. */
 export type Chain = [name: string, rules: string[]];
 
-/** Protocols in dispatch order (by name, as the state orders mappings). */
-const PROTOCOLS: readonly Protocol[] = ['sctp', 'tcp', 'udp'];
 const PORT_SPACE = 65536;
 
 /**
- * A bucket as one number, protocol * PORT_SPACE + first host port, so that
- * buckets compare, sort and index as numbers in dispatch order.
+ * A bucket as one number, the protocol's index in PROTOCOLS (by name, as
+ * mappings sort) * PORT_SPACE + first host port, so that buckets compare,
+ * sort and index as numbers in dispatch order.
  */
 type BucketId = number;
 

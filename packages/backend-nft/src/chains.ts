@@ -7,7 +7,8 @@
  * match already implies it, prefixes and sets in nft's own shapes.
  */
 import { accept, concat, ct, drop, fib, masquerade, match, meta, payload, prefix, ret, setRef, type NftExpr } from './nft-json.js';
-import { PROTOCOLS, publishedAnywhere } from './sets.js';
+import { PROTOCOLS } from '@router-service/core';
+import { publishedAnywhere } from './sets.js';
 
 /** A base chain: where it hooks into the stack. */
 export interface ChainSpec {

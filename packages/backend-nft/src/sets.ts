@@ -15,6 +15,7 @@ import {
   type IPv4Prefix,
   type PortMapping,
   type Protocol,
+  PROTOCOLS,
 } from '@router-service/core';
 import { concat, prefix, type NftExpr } from './nft-json.js';
 
@@ -127,9 +128,6 @@ function dnatMaps(name: string, keyType: string | readonly string[], key: (m: Po
     },
   ];
 }
-
-/** The protocols a port is published with, each with its own maps of ports published on every address. */
-export const PROTOCOLS: readonly Protocol[] = ['sctp', 'tcp', 'udp'];
 
 /** The name of the DNAT maps of `protocol`'s ports published on every address. */
 export function publishedAnywhere(protocol: Protocol): string {

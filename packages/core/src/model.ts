@@ -52,6 +52,9 @@ export interface Network extends NetworkSpec {
 
 export type Protocol = 'tcp' | 'udp' | 'sctp';
 
+/** Every protocol a port may be published with, in the order of their names, which is the order port mappings sort in. */
+export const PROTOCOLS: readonly Protocol[] = ['sctp', 'tcp', 'udp'];
+
 /**
  * Identifies a published host port, or the first port of a published range.
  * An empty hostIp means every address.

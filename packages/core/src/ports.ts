@@ -16,7 +16,7 @@ import {
   type IPv4Prefix,
   type ParsedAddress,
 } from './ipv4.js';
-import type { NetworkSpec, PortKey, PortMapping, Protocol } from './model.js';
+import { PROTOCOLS, type NetworkSpec, type PortKey, type PortMapping, type Protocol } from './model.js';
 import { quote } from './quote.js';
 
 const MAX_PORT = 65535;
@@ -146,10 +146,9 @@ function checkPort(port: number, what: string): void {
 
 function parseProtocol(protocol: string): Protocol {
   const lower = protocol.toLowerCase();
-  if (lower !== 'tcp' && lower !== 'udp' && lower !== 'sctp') {
-    throw invalid(`protocol ${quote(protocol)} is not supported: use tcp, udp or sctp`);
-  }
-  return lower;
+  const known = PROTOCOLS.find((p) => p === lower);
+  if (known === undefined) throw invalid(`protocol ${quote(protocol)} is not supported: use tcp, udp or sctp`);
+  return known;
 }
 
 /** Validates the fields that identify a published port; 0.0.0.0 means every address (""). */
