@@ -76,17 +76,26 @@ export async function measure(publisher: Publisher, topology: Topology, workload
   say(`a ${workload.rangeLength}-port range in one call`);
   const range = await measureRange(publisher, topology, workload);
 
-  const latency: LatencyAtSize[] = [];
+  // The sizes are measured rising, then falling, half the pairs each way:
+  // the daemon gets faster the longer it runs (its JIT, its caches), and in
+  // one rising pass that trend would show as a growth with size.
+  const largest = workload.sizes[workload.sizes.length - 1] ?? 0;
+  const timings = new Map<number, Timings>();
   let inPlace = 0;
-  for (const size of workload.sizes) {
-    say(`preloading ${size} mappings`);
-    const more = ports.preloaded(inPlace, size);
-    await publisher.addMany(more);
-    inPlace = size;
-    await probe(topology.client, ROUTER_IP, sample(ports.hostPorts(ports.preloaded(0, size)), workload.probesPerCheck));
-    say(`AddPortMapping and RemovePortMapping with ${size} in place`);
-    latency.push(await latencyAt(size, publisher, topology, workload));
+  for (const [pass, sizes] of [workload.sizes, workload.sizes.toReversed()].entries()) {
+    const pairs = pass === 0 ? Math.ceil(workload.latencySamples / 2) : Math.floor(workload.latencySamples / 2);
+    for (const size of sizes) {
+      inPlace = await bringTo(size, inPlace, publisher, topology, workload, say);
+      say(`AddPortMapping and RemovePortMapping with ${size} in place (${pass === 0 ? 'sizes rising' : 'sizes falling'})`);
+      const at = timings.get(size) ?? { adds: [], removes: [] };
+      await timePairs(pairs, at, publisher, topology);
+      timings.set(size, at);
+    }
   }
+  const latency = workload.sizes.map((size): LatencyAtSize => {
+    const at = timings.get(size) ?? { adds: [], removes: [] };
+    return { size, add: percentiles(at.adds), remove: percentiles(at.removes) };
+  });
 
   // Each pair takes the two rates back to back, as close in time as the
   // removal allows; the pairs repeat, so that a change in the machine's
@@ -94,21 +103,18 @@ export async function measure(publisher: Publisher, topology: Topology, workload
   // one skewed ratio.
   const pairs: ConnectionPair[] = [];
   for (let pair = 1; pair <= workload.connectionPairs; pair++) {
-    if (pair > 1) {
-      say(`putting the ${inPlace} other mappings back, before the target`);
-      await publisher.remove(ports.target);
-      await publisher.addMany(ports.preloaded(0, inPlace));
-      await probe(topology.client, ROUTER_IP, sample(ports.hostPorts(ports.preloaded(0, inPlace)), workload.probesPerCheck));
-    }
-    say(`pair ${pair} of ${workload.connectionPairs}: connection rate with ${inPlace} other mappings in place`);
+    // The target goes after the others, the last rule of the original's chain.
+    if (pair > 1) await publisher.remove(ports.target);
+    inPlace = await bringTo(largest, inPlace, publisher, topology, workload, say);
+    say(`pair ${pair} of ${workload.connectionPairs}: connection rate with ${largest} other mappings in place`);
     await publisher.add(ports.target);
     const crowded = await connectionRate(topology, workload);
+    inPlace = await bringTo(0, inPlace, publisher, topology, workload, say);
     say(`pair ${pair} of ${workload.connectionPairs}: connection rate with the target mapping alone`);
-    await publisher.removeMany(ports.preloaded(0, inPlace));
     const alone = await connectionRate(topology, workload);
     pairs.push({ crowded, alone });
   }
-  return { name: publisher.name, latency, concurrentAddRoundsMs, concurrentNoWorkRoundsMs, connections: { pairs, size: inPlace }, range };
+  return { name: publisher.name, latency, concurrentAddRoundsMs, concurrentNoWorkRoundsMs, connections: { pairs, size: largest }, range };
 }
 
 /**
@@ -124,17 +130,38 @@ async function timedRounds(count: number, round: () => Promise<number>): Promise
   return times;
 }
 
-/** Times add-then-remove pairs; the first pair is checked with connections. */
-async function latencyAt(size: number, publisher: Publisher, topology: Topology, workload: Workload): Promise<LatencyAtSize> {
-  const adds: number[] = [];
-  const removes: number[] = [];
-  for (const [i, mapping] of ports.latencySamples(workload.latencySamples).entries()) {
-    adds.push(await timed(() => publisher.add(mapping)));
+/** Add and remove times of one size, ms. */
+interface Timings {
+  readonly adds: number[];
+  readonly removes: number[];
+}
+
+/**
+ * Publishes or unpublishes preloaded mappings until `size` are in place,
+ * checks with connections that a sample of them answers (and of those
+ * removed, that they stop answering), and returns the new count.
+ */
+async function bringTo(size: number, inPlace: number, publisher: Publisher, topology: Topology, workload: Workload, say: Progress): Promise<number> {
+  if (size > inPlace) {
+    say(`preloading ${size - inPlace} mappings, to ${size}`);
+    await publisher.addMany(ports.preloaded(inPlace, size));
+  } else if (size < inPlace) {
+    say(`removing ${inPlace - size} preloaded mappings, to ${size}`);
+    await publisher.removeMany(ports.preloaded(size, inPlace));
+    await probeClosed(topology.client, ROUTER_IP, sample(ports.hostPorts(ports.preloaded(size, inPlace)), workload.probesPerCheck));
+  }
+  if (size > 0) await probe(topology.client, ROUTER_IP, sample(ports.hostPorts(ports.preloaded(0, size)), workload.probesPerCheck));
+  return size;
+}
+
+/** Times `count` add-then-remove pairs into `into`; the first pair is checked with connections. */
+async function timePairs(count: number, into: Timings, publisher: Publisher, topology: Topology): Promise<void> {
+  for (const [i, mapping] of ports.latencySamples(count).entries()) {
+    into.adds.push(await timed(() => publisher.add(mapping)));
     if (i === 0) await probe(topology.client, ROUTER_IP, [mapping.hostPort]);
-    removes.push(await timed(() => publisher.remove(mapping)));
+    into.removes.push(await timed(() => publisher.remove(mapping)));
     if (i === 0) await probeClosed(topology.client, ROUTER_IP, [mapping.hostPort]);
   }
-  return { size, add: percentiles(adds), remove: percentiles(removes) };
 }
 
 async function measureRange(publisher: Publisher, topology: Topology, workload: Workload): Promise<RangeResult> {

@@ -152,7 +152,7 @@ export function renderReport(report: Report): string {
     '',
     ...latencyTable(subjects, workload.sizes),
     '',
-    `${workload.latencySamples} add-then-remove pairs per size.`,
+    `${workload.latencySamples} add-then-remove pairs per size, half with the sizes rising, half with them falling again.`,
     '',
     `## 2. ${count(workload.concurrentAdds)} calls from ${workload.concurrentClients} clients`,
     '',
