@@ -12,7 +12,7 @@ import { UsageError } from './errors.js';
 export interface ParsedCommand {
   /** The command's words, as in `vlan create`. */
   readonly name: string;
-  /** The request the command sends (status and health send empty ones). */
+  /** The request the command sends (for status, its GetHealth request). */
   readonly request: object;
   /** Whether output is JSON: the global --json or the command's own. */
   readonly json: boolean;

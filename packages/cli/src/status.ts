@@ -62,6 +62,9 @@ export function formatStatus(health: HealthResponse, state: GetStateResponse): s
   return text;
 }
 
+/** routerctl shows whether the kernel matches the desired state, so it asks for the comparison. */
+const HEALTH_REQUEST = { checkKernel: true };
+
 const health: CommandDefinition = {
   name: 'health',
   parse(args, globalJson) {
@@ -70,10 +73,10 @@ const health: CommandDefinition = {
     if (flags.positional.length > 0) throw new UsageError('health takes no arguments');
     return {
       name: this.name,
-      request: {},
+      request: HEALTH_REQUEST,
       json: json.value,
       execute: async (session) => {
-        const response = await callAndPrint(session, 'getHealth', { checkKernel: true }, formatHealth);
+        const response = await callAndPrint(session, 'getHealth', HEALTH_REQUEST, formatHealth);
         if (!session.json && !response.healthy) throw new UsageError('service is unhealthy');
       },
     };
@@ -88,10 +91,10 @@ const status: CommandDefinition = {
     noPositional(flags);
     return {
       name: this.name,
-      request: {},
+      request: HEALTH_REQUEST,
       json: json.value,
       execute: async (session) => {
-        const healthResponse = await call(session, 'getHealth', { checkKernel: true });
+        const healthResponse = await call(session, 'getHealth', HEALTH_REQUEST);
         const state = await call(session, 'getState', { vlanId: 0 });
         // --json prints the two responses one after the other.
         session.write(

@@ -15,10 +15,10 @@ interface Accepted {
 const createDefaults = { subnet: '', gateway: '', networkName: '', mtu: 0, internal: false };
 
 const accepted: readonly Accepted[] = [
-  { argv: 'status', name: 'status', request: {} },
-  { argv: 'status --json', name: 'status', request: {}, json: true },
-  { argv: 'health', name: 'health', request: {} },
-  { argv: '--json health', name: 'health', request: {}, json: true },
+  { argv: 'status', name: 'status', request: { checkKernel: true } },
+  { argv: 'status --json', name: 'status', request: { checkKernel: true }, json: true },
+  { argv: 'health', name: 'health', request: { checkKernel: true } },
+  { argv: '--json health', name: 'health', request: { checkKernel: true }, json: true },
   {
     argv: 'vlan create 100 --subnet 10.1.0.0/24 --internal --mtu 1400',
     name: 'vlan create',
@@ -168,7 +168,7 @@ const accepted: readonly Accepted[] = [
     addr: 'unix:///run/router.sock',
     timeoutMs: 90_000,
   },
-  { argv: '-timeout=500ms health', name: 'health', request: {}, timeoutMs: 500 },
+  { argv: '-timeout=500ms health', name: 'health', request: { checkKernel: true }, timeoutMs: 500 },
 ];
 
 describe('parseInvocation accepts', () => {
