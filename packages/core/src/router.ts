@@ -110,6 +110,11 @@ function storePortChange(tx: StoreTransaction, c: PortChange): void {
 }
 
 /** Settles a waiting call as outcome settles. */
+/** Resolves after the current turn of the event loop, once pending I/O callbacks and microtasks have run. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 async function settle(call: PortCall, outcome: Promise<void>): Promise<void> {
   try {
     await outcome;
@@ -461,7 +466,7 @@ export class Router {
         // Calls that arrive in the same turn of the event loop (several
         // clients' requests read from their sockets together) join before
         // the batch closes, rather than waiting for the next one.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await nextTurn();
         if (this.#openPortBatch === batch) this.#openPortBatch = undefined;
         return this.#commitPortBatch(batch);
       })
@@ -496,16 +501,10 @@ export class Router {
       }
     }
     if (changes.length > 0) {
-      let stored = false;
       try {
-        this.#store.update((tx) => {
-          for (const c of changes) storePortChange(tx, c);
-        });
-        stored = true;
-        await this.#applyAttachments();
+        await this.#storeAndApply(changes);
       } catch (err) {
         this.#log.warn({ portChanges: changes.length, err: errorMessage(err) }, 'port changes refused together; committing them one at a time');
-        this.#undoPortChanges(changes, stored);
         for (const call of batch) await settle(call, this.#commitPortCall(call.op));
         return;
       }
@@ -521,14 +520,9 @@ export class Router {
   async #commitPortCall(op: PortOp): Promise<void> {
     const change = this.#planPortChange(op);
     if (change === undefined) return;
-    this.#store.update((tx) => storePortChange(tx, change));
     this.#changePorts(change);
     try {
-      await this.#applyAttachmentsOrRevert(() => {
-        const undo = invertPortChange(change);
-        this.#store.update((tx) => storePortChange(tx, undo));
-        this.#changePorts(undo);
-      });
+      await this.#storeAndApply([change]);
     } catch (err) {
       const doing = change.kind === 'add' ? 'publishing' : 'unpublishing';
       throw withContext(err, `${doing} ${describePortMapping(change.mapping)}`);
@@ -552,6 +546,41 @@ export class Router {
   #changePorts(c: PortChange): void {
     if (c.kind === 'add') this.#ports.put(c.mapping);
     else this.#ports.delete(c.mapping);
+  }
+
+  /**
+   * Stores port changes already made in memory and applies them to the
+   * kernel, the store's commit (an fsync) running while the backends'
+   * transaction is in the kernel: a reply of success waits for both. If
+   * either fails, the changes are undone in memory, in the store and in
+   * the kernel, and the failure is thrown; a crash before both finished
+   * leaves at most a difference that the reconciler removes at start.
+   */
+  async #storeAndApply(changes: readonly PortChange[]): Promise<void> {
+    const applied = this.#applyAttachments().then(
+      () => undefined,
+      (err: unknown) => ({ err }),
+    );
+    // One turn lets the backends hand their transaction to the kernel before the commit holds this thread.
+    await nextTurn();
+    let storeFailure: { err: unknown } | undefined;
+    try {
+      this.#store.update((tx) => {
+        for (const c of changes) storePortChange(tx, c);
+      });
+    } catch (err) {
+      storeFailure = { err };
+    }
+    const applyFailure = await applied;
+    const failure = storeFailure ?? applyFailure;
+    if (failure === undefined) return;
+    this.#undoPortChanges(changes, storeFailure === undefined);
+    try {
+      await this.#applyAttachments();
+    } catch (rollbackErr) {
+      this.#log.error({ err: errorMessage(rollbackErr) }, 'rolling back failed change; the next resync retries');
+    }
+    throw failure.err;
   }
 
   /** Reverts changes in memory and, when they were stored, in the store. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, describe, test } from 'node:test';
 import type { FirewallBackend, FirewallState } from '../src/backends.js';
 import type { PortMapping } from '../src/model.js';
+import type { Store } from '../src/store.js';
 import type { AddPortMappingRequest } from '../src/router.js';
 import { assertRouterError, portMapping } from './helpers.js';
 import { create, newHarness, removeStateDirs, type Harness } from './router-harness.js';
@@ -242,5 +243,70 @@ describe('Router port calls arriving together', () => {
     await Promise.all([first, network, onNewNetwork, last]);
     assert.deepEqual((await state).portMappings.map((m) => m.hostPort), [8080, 8081]);
     assert.deepEqual((await mappings(h)).map((m) => m.hostPort), [8080, 8081, 8082]);
+  });
+});
+
+describe('Router port changes: store and kernel together', () => {
+  /** Makes the store's next `failures` updates throw, as a full disk does. */
+  function failStoreUpdates(store: Store, failures: number): void {
+    const update = store.update.bind(store);
+    let left = failures;
+    store.update = (change) => {
+      if (left > 0) {
+        left--;
+        throw new Error('database or disk is full');
+      }
+      update(change);
+    };
+  }
+
+  test('the store commits while the kernel transaction is in flight, and the call waits for both', async () => {
+    let store: Store | undefined;
+    const seen: string[] = [];
+    const stored = (): string => `stored ${store?.load().portMappings.length ?? 0}`;
+    const firewall = new CountingFirewall();
+    const h = await withNetworks(firewall);
+    store = h.store;
+    const sync = firewall.sync.bind(firewall);
+    const slowly = async (next: FirewallState): Promise<void> => {
+      seen.push(`kernel begins, ${stored()}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      seen.push(`kernel ends, ${stored()}`);
+      await sync(next);
+    };
+    firewall.sync = slowly;
+    firewall.update = (_previous, next) => slowly(next);
+    await h.router.addPortMapping(portRequest({}));
+    seen.push('call returns');
+    assert.deepEqual(seen, ['kernel begins, stored 0', 'kernel ends, stored 1', 'call returns']);
+  });
+
+  test('a store that fails leaves the kernel, memory and store without the mapping, and names it', async () => {
+    const firewall = new CountingFirewall();
+    const h = await withNetworks(firewall);
+    await h.router.addPortMapping(portRequest({ hostPort: 8000 }));
+    failStoreUpdates(h.store, 1);
+    const before = firewall.applies;
+    await assertRouterError(
+      () => h.router.addPortMapping(portRequest({ hostPort: 8080 })),
+      'internal',
+      'publishing tcp *:8080 -> 172.18.0.2:80 (VLAN 100): database or disk is full',
+    );
+    assert.equal(firewall.applies - before, 2, 'the change, then its undoing');
+    assert.deepEqual(firewall.applied.map((m) => m.hostPort), [8000]);
+    assert.deepEqual((await mappings(h)).map((m) => m.hostPort), [8000]);
+    assert.deepEqual(h.store.load().portMappings.map((m) => m.hostPort), [8000]);
+    await h.router.addPortMapping(portRequest({ hostPort: 8080 }));
+    assert.deepEqual(firewall.applied.map((m) => m.hostPort), [8000, 8080]);
+  });
+
+  test('a batch whose store commit fails is committed one call at a time', async () => {
+    const firewall = new CountingFirewall();
+    const h = await withNetworks(firewall);
+    failStoreUpdates(h.store, 1);
+    const hostPorts = [8080, 8081, 8082];
+    await Promise.all(hostPorts.map((port) => h.router.addPortMapping(portRequest({ hostPort: port }))));
+    assert.deepEqual(h.store.load().portMappings.map((m) => m.hostPort), hostPorts);
+    assert.deepEqual(firewall.applied.map((m) => m.hostPort), hostPorts);
   });
 });
