@@ -18,7 +18,11 @@ const RESYNC_WINDOW = 16;
  * are replaced, never changed in place), so the two lists are walked side
  * by side comparing identities, and where they part, a short look ahead
  * finds where they meet again: the cost is a pointer comparison per
- * mapping, with nothing hashed for the ones that stay. Mappings equal in
+ * mapping, with nothing hashed for the ones that stay. A longer run of
+ * changes (a batch of calls adds or removes more mappings side by side
+ * than the look ahead covers) is found through an index of each list's
+ * positions, built once, so that the walk still meets again at its end
+ * rather than pairing every mapping after it. Mappings equal in
  * every field but not identical (a state rebuilt from the store), or listed
  * in another order, come out of the walk as removed and added and are then
  * matched by value, so the result is right whatever the lists; only its
@@ -27,6 +31,8 @@ const RESYNC_WINDOW = 16;
 export function changedPortMappings(previous: readonly PortMapping[], next: readonly PortMapping[]): PortMappingChanges {
   const removed: PortMapping[] = [];
   const added: PortMapping[] = [];
+  const nextPositions = new Positions(next);
+  const previousPositions = new Positions(previous);
   let i = 0;
   let j = 0;
   while (i < previous.length && j < next.length) {
@@ -37,14 +43,16 @@ export function changedPortMappings(previous: readonly PortMapping[], next: read
       j++;
       continue;
     }
-    // Mappings added before `old`, or removed before `now`?
-    const addedUntil = indexNear(next, old, j + 1);
+    // Mappings added before `old`, or removed before `now`? Near on both sides before far on either.
+    const addedNear = nextPositions.near(old, j);
+    const removedNear = addedNear === undefined ? previousPositions.near(now, i) : undefined;
+    const addedUntil = addedNear ?? (removedNear === undefined ? nextPositions.far(old, j) : undefined);
     if (addedUntil !== undefined) {
       added.push(...next.slice(j, addedUntil));
       j = addedUntil;
       continue;
     }
-    const removedUntil = indexNear(previous, now, i + 1);
+    const removedUntil = removedNear ?? previousPositions.far(now, i);
     if (removedUntil !== undefined) {
       removed.push(...previous.slice(i, removedUntil));
       i = removedUntil;
@@ -60,11 +68,49 @@ export function changedPortMappings(previous: readonly PortMapping[], next: read
   return matchByValue(removed, added);
 }
 
-/** Where `item` is in list[from .. from + RESYNC_WINDOW), if there. */
-function indexNear<T>(list: readonly T[], item: T, from: number): number | undefined {
-  const end = Math.min(list.length, from + RESYNC_WINDOW);
-  for (let k = from; k < end; k++) if (list[k] === item) return k;
-  return undefined;
+/**
+ * Finds where an object is in a list after a position: near it by a look
+ * ahead; farther by scanning on, until the scans of one walk have covered
+ * the list once; after that through an index of the list, built then. A
+ * walk so costs at most a few passes over each list, whatever they hold.
+ */
+class Positions<T> {
+  readonly #list: readonly T[];
+  #scanBudget: number;
+  #index: Map<T, number> | undefined;
+
+  constructor(list: readonly T[]) {
+    this.#list = list;
+    this.#scanBudget = list.length;
+  }
+
+  /** Where `item` is among the RESYNC_WINDOW positions after `at`, if there. */
+  near(item: T, at: number): number | undefined {
+    const end = Math.min(this.#list.length, at + 1 + RESYNC_WINDOW);
+    for (let k = at + 1; k < end; k++) if (this.#list[k] === item) return k;
+    return undefined;
+  }
+
+  /** Where `item` is past the look ahead of `at`, if there. */
+  far(item: T, at: number): number | undefined {
+    const from = at + 1 + RESYNC_WINDOW;
+    if (this.#index === undefined && this.#scanBudget > 0) {
+      for (let k = from; k < this.#list.length; k++) {
+        if (this.#list[k] === item) {
+          this.#scanBudget -= k - from;
+          return k;
+        }
+      }
+      this.#scanBudget -= this.#list.length - from;
+      return undefined;
+    }
+    if (this.#index === undefined) {
+      this.#index = new Map();
+      for (let k = 0; k < this.#list.length; k++) this.#index.set(this.#list[k] as T, k);
+    }
+    const k = this.#index.get(item);
+    return k !== undefined && k >= from ? k : undefined;
+  }
 }
 
 /** Every field of a mapping, as one string. */

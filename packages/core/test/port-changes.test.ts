@@ -86,3 +86,47 @@ test('the unchanged mappings of shared lists are not read, only compared as obje
   // The one removed mapping is read twice, field by field, to match it by value; no other.
   assert.ok(reads <= 16, `${reads} field reads for one change among 10,000 mappings`);
 });
+
+test('a run of changes longer than the look ahead is found whole: the mappings after it are not read', () => {
+  let reads = 0;
+  const watched = (m: PortMapping): PortMapping =>
+    new Proxy(m, {
+      get(target, field, receiver) {
+        reads++;
+        return Reflect.get(target, field, receiver) as unknown;
+      },
+    });
+  const list = Array.from({ length: 10_000 }, (_, i) => watched(tcp(20_000 + 2 * i)));
+  const run = Array.from({ length: 64 }, (_, i) => tcp(30_001 + 2 * i));
+  const grown = [...list.slice(0, 5_000), ...run, ...list.slice(5_000)];
+  assert.deepEqual(changedPortMappings(list, grown), { removed: [], added: run });
+  const shrunk = [...list.slice(0, 5_000), ...list.slice(5_064)];
+  const { removed, added } = changedPortMappings(list, shrunk);
+  assert.deepEqual(added, []);
+  assert.ok(removed.length === 64 && removed.every((m, i) => m === list[5_000 + i]));
+  assert.equal(reads, 0, `${reads} field reads for two runs of 64 changes among 10,000 mappings`);
+});
+
+test('random runs of changes, and lists rebuilt as other objects, give what a comparison by value gives', () => {
+  let seed = 7;
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  let list = Array.from({ length: 200 }, (_, i) => tcp(5000 + i * 2));
+  for (let step = 0; step < 300; step++) {
+    let changed = [...list];
+    for (let k = Math.floor(next() * 3); k >= 0; k--) {
+      const at = Math.floor(next() * (changed.length + 1));
+      const length = 1 + Math.floor(next() * 60);
+      const roll = next();
+      if (roll < 0.4) changed.splice(at, 0, ...Array.from({ length }, () => tcp(5000 + Math.floor(next() * 600))));
+      else if (roll < 0.8) changed.splice(at, length);
+      else changed.splice(at, length, ...changed.slice(at, at + length).map((m) => ({ ...m, containerPort: 1 + Math.floor(next() * 3) })));
+    }
+    if (next() < 0.1) changed = changed.map((m) => ({ ...m }));
+    const result = changedPortMappings(list, changed);
+    assert.deepEqual({ removed: values(result.removed), added: values(result.added) }, byValue(list, changed), `step ${step}`);
+    list = changed.length > 20 ? changed : [...changed, ...Array.from({ length: 100 }, (_, i) => tcp(7000 + i))];
+  }
+});
