@@ -22,15 +22,15 @@ export interface Report {
   readonly baseline: SubjectResults;
 }
 
-function ms(value: number): string {
+export function ms(value: number): string {
   return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
 }
 
-function ratio(value: number): string {
+export function ratio(value: number): string {
   return value >= 10 ? value.toFixed(0) : value.toFixed(2);
 }
 
-function count(value: number): string {
+export function count(value: number): string {
   return value.toLocaleString('en-US');
 }
 
@@ -42,7 +42,7 @@ function met(ok: boolean): string {
   return ok ? 'yes' : '**no**';
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)];
 }
 
