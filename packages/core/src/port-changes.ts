@@ -94,6 +94,7 @@ class Positions<T> {
   /** Where `item` is past the look ahead of `at`, if there. */
   far(item: T, at: number): number | undefined {
     const from = at + 1 + RESYNC_WINDOW;
+    if (from >= this.#list.length) return undefined;
     if (this.#index === undefined && this.#scanBudget > 0) {
       for (let k = from; k < this.#list.length; k++) {
         if (this.#list[k] === item) {
