@@ -53,8 +53,9 @@ measure: artifacts
 # The firewall benchmarks of BENCHMARKS.md (root; minutes). Flags go in
 # BENCH_ARGS, e.g. make bench BENCH_ARGS="--backend iptables". Then what
 # iptables-nft's commit costs against the hooks that reach the DNAT rules
-# (a minute), and the container DNS ones (about ten minutes); their flags
-# go in BENCH_DNS_ARGS, e.g. make bench BENCH_DNS_ARGS="--sizes 10,1000".
+# (under a minute; no flags), and the container DNS benchmarks (about ten
+# minutes), whose flags go in BENCH_DNS_ARGS, e.g.
+# make bench BENCH_DNS_ARGS="--sizes 10,1000".
 bench: build
 	node bench/firewall/dist/src/main.js $(BENCH_ARGS)
 	node bench/firewall/dist/src/validation-main.js

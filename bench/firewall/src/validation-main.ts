@@ -118,6 +118,7 @@ async function main(args: readonly string[]): Promise<number> {
     process.stdout.write(await run(args.includes('--quick') ? QUICK : FULL, progress));
     return 0;
   } catch (error) {
+    // Interrupted: the steps in flight fail as their processes go; the exit is the handler's.
     if (interrupted) return new Promise<never>(() => undefined);
     process.stderr.write(`bench-firewall-validation: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return 1;

@@ -20,9 +20,10 @@ const RESYNC_WINDOW = 16;
  * finds where they meet again: the cost is a pointer comparison per
  * mapping, with nothing hashed for the ones that stay. A longer run of
  * changes (a batch of calls adds or removes more mappings side by side
- * than the look ahead covers) is found through an index of each list's
- * positions, built once, so that the walk still meets again at its end
- * rather than pairing every mapping after it. Mappings equal in
+ * than the look ahead covers) is found by scanning on past it, or, once
+ * the scans have covered a list, through an index of that list's
+ * positions, so that the walk still meets again at the run's end rather
+ * than pairing every mapping after it. Mappings equal in
  * every field but not identical (a state rebuilt from the store), or listed
  * in another order, come out of the walk as removed and added and are then
  * matched by value, so the result is right whatever the lists; only its
@@ -71,8 +72,9 @@ export function changedPortMappings(previous: readonly PortMapping[], next: read
 /**
  * Finds where an object is in a list after a position: near it by a look
  * ahead; farther by scanning on, until the scans of one walk have covered
- * the list once; after that through an index of the list, built then. A
- * walk so costs at most a few passes over each list, whatever they hold.
+ * the list once; after that through an index of the list, built then.
+ * With the look ahead's RESYNC_WINDOW reads per step, a walk so reads each
+ * list some tens of times its length at most, whatever the lists hold.
  */
 class Positions<T> {
   readonly #list: readonly T[];
@@ -98,7 +100,7 @@ class Positions<T> {
     if (this.#index === undefined && this.#scanBudget > 0) {
       for (let k = from; k < this.#list.length; k++) {
         if (this.#list[k] === item) {
-          this.#scanBudget -= k - from;
+          this.#scanBudget -= k - from + 1;
           return k;
         }
       }
@@ -107,7 +109,8 @@ class Positions<T> {
     }
     if (this.#index === undefined) {
       this.#index = new Map();
-      for (let k = 0; k < this.#list.length; k++) this.#index.set(this.#list[k] as T, k);
+      // Each object's first position.
+      for (let k = this.#list.length - 1; k >= 0; k--) this.#index.set(this.#list[k] as T, k);
     }
     const k = this.#index.get(item);
     return k !== undefined && k >= from ? k : undefined;

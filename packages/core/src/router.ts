@@ -109,12 +109,17 @@ function storePortChange(tx: StoreTransaction, c: PortChange): void {
   else tx.deletePortMapping(c.mapping);
 }
 
-/** Settles a waiting call as outcome settles. */
+/** A step that threw, kept to be thrown once the others have settled. */
+interface Failure {
+  readonly err: unknown;
+}
+
 /** Resolves after the current turn of the event loop, once pending I/O callbacks and microtasks have run. */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** Settles a waiting call as outcome settles. */
 async function settle(call: PortCall, outcome: Promise<void>): Promise<void> {
   try {
     await outcome;
@@ -516,7 +521,7 @@ export class Router {
     }
   }
 
-  /** Commits one port mutation: stored, applied, and undone if the kernel refuses it. */
+  /** Commits one port mutation: stored, applied, and undone if either fails. */
   async #commitPortCall(op: PortOp): Promise<void> {
     const change = this.#planPortChange(op);
     if (change === undefined) return;
@@ -550,30 +555,50 @@ export class Router {
 
   /**
    * Stores port changes already made in memory and applies them to the
-   * kernel, the store's commit (an fsync) running while the backends'
-   * transaction is in the kernel: a reply of success waits for both. If
-   * either fails, the changes are undone in memory, in the store and in
-   * the kernel, and the failure is thrown; a crash before both finished
-   * leaves at most a difference that the reconciler removes at start.
+   * kernel; a reply of success waits for both. Changes that only add hand
+   * the backends their transaction first and commit the store (an fsync)
+   * while the kernel applies it. A removal commits the store first, as its
+   * transaction also ends the removed mappings' tracked connections, which
+   * no undoing brings back. If either fails, the changes are undone in
+   * memory, in the store and in the kernel, and the failure is thrown. A
+   * crash in between leaves the kernel and the store apart until the
+   * reconciler converges the kernel to the store at start, as it does
+   * after any crash.
    */
   async #storeAndApply(changes: readonly PortChange[]): Promise<void> {
+    const onlyAdds = changes.every((c) => c.kind === 'add');
+    const commit = (): Failure | undefined => {
+      try {
+        this.#store.update((tx) => {
+          for (const c of changes) storePortChange(tx, c);
+        });
+        return undefined;
+      } catch (err) {
+        return { err };
+      }
+    };
+    let storeFailure = onlyAdds ? undefined : commit();
+    if (storeFailure !== undefined) {
+      this.#undoPortChanges(changes, false);
+      throw storeFailure.err;
+    }
     const applied = this.#applyAttachments().then(
       () => undefined,
-      (err: unknown) => ({ err }),
+      (err: unknown): Failure => ({ err }),
     );
-    // One turn lets the backends hand their transaction to the kernel before the commit holds this thread.
-    await nextTurn();
-    let storeFailure: { err: unknown } | undefined;
-    try {
-      this.#store.update((tx) => {
-        for (const c of changes) storePortChange(tx, c);
-      });
-    } catch (err) {
-      storeFailure = { err };
+    if (onlyAdds) {
+      // One turn lets the backends hand an incremental transaction to the
+      // kernel before the commit holds this thread (a full sync reads the
+      // kernel first, and so starts after it).
+      await nextTurn();
+      storeFailure = commit();
     }
     const applyFailure = await applied;
     const failure = storeFailure ?? applyFailure;
     if (failure === undefined) return;
+    if (storeFailure !== undefined && applyFailure !== undefined) {
+      this.#log.warn({ err: errorMessage(applyFailure.err) }, 'the kernel refused the port changes too');
+    }
     this.#undoPortChanges(changes, storeFailure === undefined);
     try {
       await this.#applyAttachments();

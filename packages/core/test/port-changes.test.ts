@@ -130,3 +130,21 @@ test('random runs of changes, and lists rebuilt as other objects, give what a co
     list = changed.length > 20 ? changed : [...changed, ...Array.from({ length: 100 }, (_, i) => tcp(7000 + i))];
   }
 });
+
+test('a walk reads each list a few times over, even when no object is shared and the order differs', () => {
+  let reads = 0;
+  const counted = (list: PortMapping[]): PortMapping[] =>
+    new Proxy(list, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^[0-9]+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+  const size = 2_000;
+  const list = Array.from({ length: size }, (_, i) => tcp(40_000 + i));
+  const rebuilt = list.map((m) => ({ ...m })).reverse();
+  assert.deepEqual(changedPortMappings(counted(list), counted(rebuilt)), { removed: [], added: [] });
+  // A look ahead on each side per step, then a scan or an index lookup: some tens of reads per
+  // mapping. Scanning to the end at every step instead would read each list about size / 2 times.
+  assert.ok(reads < 60 * size, `${reads} element reads for two lists of ${size}`);
+});

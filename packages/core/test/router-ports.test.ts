@@ -300,6 +300,23 @@ describe('Router port changes: store and kernel together', () => {
     assert.deepEqual(firewall.applied.map((m) => m.hostPort), [8000, 8080]);
   });
 
+  test('a removal whose store commit fails never reaches the kernel: its connections stay', async () => {
+    const firewall = new CountingFirewall();
+    const h = await withNetworks(firewall);
+    await h.router.addPortMapping(portRequest({ hostPort: 8080 }));
+    failStoreUpdates(h.store, 1);
+    const before = firewall.applies;
+    await assertRouterError(
+      () => h.router.removePortMapping({ protocol: 'tcp', hostIp: '', hostPort: 8080 }),
+      'internal',
+      'unpublishing tcp *:8080 -> 172.18.0.2:80 (VLAN 100): database or disk is full',
+    );
+    assert.equal(firewall.applies - before, 0, 'no kernel transaction');
+    assert.deepEqual(firewall.applied.map((m) => m.hostPort), [8080]);
+    assert.deepEqual((await mappings(h)).map((m) => m.hostPort), [8080]);
+    assert.deepEqual(h.store.load().portMappings.map((m) => m.hostPort), [8080]);
+  });
+
   test('a batch whose store commit fails is committed one call at a time', async () => {
     const firewall = new CountingFirewall();
     const h = await withNetworks(firewall);
