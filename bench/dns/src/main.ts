@@ -20,6 +20,7 @@ import { OriginalDns } from './original-dns.js';
 import { renderReport } from './report.js';
 import type { DnsSubject } from './subject.js';
 import { Cleanups } from '@router-service/bench-firewall/cleanups';
+import { runMeasuring } from '@router-service/bench-firewall/program';
 
 /** A name only the fake upstream knows: the daemon's resolver must forward it. */
 const OUTSIDE = { name: 'outside.example', address: '192.0.2.10' };
@@ -72,20 +73,7 @@ async function main(args: readonly string[]): Promise<number> {
     process.stderr.write(`bench-dns: ${error.message}\n\n${USAGE}`);
     return 2;
   }
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('bench-dns: needs root (it creates network namespaces)\n');
-    return 1;
-  }
-  const progress: Progress = (message) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
-  let interrupted = false;
-  const interrupt = (signal: NodeJS.Signals) => {
-    interrupted = true;
-    progress(`${signal}: cleaning up`);
-    void made.unwind().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
-  try {
+  return runMeasuring('bench-dns', made, async (progress) => {
     const loadAtStart = loadNow();
     const { workload } = options;
     const daemon = await measureIn(workload.updates, options, progress, (topology) => startDaemon(topology, options));
@@ -95,14 +83,8 @@ async function main(args: readonly string[]): Promise<number> {
     });
     const machine = await describeMachine(options.dnsmasq, loadAtStart);
     const command = ['node bench/dns/dist/src/main.js', ...args].join(' ');
-    process.stdout.write(renderReport({ command, machine, workload, quick: options.quick, daemon, baseline }));
-    return 0;
-  } catch (error) {
-    // Interrupted: the steps in flight fail as their processes go; the exit is the handler's.
-    if (interrupted) return new Promise<never>(() => undefined);
-    process.stderr.write(`bench-dns: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
-  }
+    return renderReport({ command, machine, workload, quick: options.quick, daemon, baseline });
+  });
 }
 
 process.exit(await main(process.argv.slice(2)));

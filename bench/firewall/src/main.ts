@@ -22,6 +22,7 @@ import { renderReport, type Machine } from './report.js';
 import { CONTAINER_IP, Topology } from './topology.js';
 import { TcpTarget } from './traffic.js';
 import { Cleanups } from './cleanups.js';
+import { runMeasuring } from './program.js';
 
 const NFT = '/usr/sbin/nft';
 
@@ -63,20 +64,7 @@ async function main(args: readonly string[]): Promise<number> {
     process.stderr.write(`bench-firewall: ${error.message}\n\n${USAGE}`);
     return 2;
   }
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('bench-firewall: needs root (it creates network namespaces)\n');
-    return 1;
-  }
-  const progress: Progress = (message) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
-  let interrupted = false;
-  const interrupt = (signal: NodeJS.Signals) => {
-    interrupted = true;
-    progress(`${signal}: cleaning up`);
-    void made.unwind().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
-  try {
+  return runMeasuring('bench-firewall', made, async (progress) => {
     const machine = await describeMachine(options);
     const daemon = await measureIn(options, progress, (topology) => DaemonPublisher.start(topology.router, options.backend));
     const baseline = await measureIn(options, progress, async (topology) => {
@@ -84,14 +72,8 @@ async function main(args: readonly string[]): Promise<number> {
       return BaselinePublisher.start(topology.router, options.baselineIptables, CONTAINER_IP);
     });
     const command = ['node bench/firewall/dist/src/main.js', ...args].join(' ');
-    process.stdout.write(renderReport({ command, machine, workload: options.workload, daemon, baseline }));
-    return 0;
-  } catch (error) {
-    // Interrupted: the steps in flight fail as their processes go; the exit is the handler's.
-    if (interrupted) return new Promise<never>(() => undefined);
-    process.stderr.write(`bench-firewall: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
-  }
+    return renderReport({ command, machine, workload: options.workload, daemon, baseline });
+  });
 }
 
 process.exit(await main(process.argv.slice(2)));

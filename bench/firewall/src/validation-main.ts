@@ -17,6 +17,8 @@ import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Netns, runChecked } from '@router-service/test-support';
 import { Cleanups } from './cleanups.js';
+import type { Progress } from './measurements.js';
+import { runMeasuring } from './program.js';
 import { count, ms, ratio, table } from './report.js';
 import { quantile, timed } from './stats.js';
 import { REACHES, appendInput, rulesetWith, type Reach } from './validation.js';
@@ -55,7 +57,7 @@ async function restore(netns: Netns, file: string): Promise<void> {
   if (result.code !== 0) throw new Error(`${RESTORE} in ${netns.name}: ${result.stderr.trim()}`);
 }
 
-async function run(workload: Workload, progress: (message: string) => void): Promise<string> {
+async function run(workload: Workload, progress: Progress): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-firewall-validation-'));
   made.push(() => rm(dir, { recursive: true, force: true }));
   const subjects: Subject[] = [];
@@ -101,30 +103,7 @@ async function main(args: readonly string[]): Promise<number> {
     process.stderr.write(`bench-firewall-validation: unknown argument ${unknown[0]}\n\n${USAGE}`);
     return 2;
   }
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('bench-firewall-validation: needs root (it creates network namespaces)\n');
-    return 1;
-  }
-  const progress = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
-  let interrupted = false;
-  const interrupt = (signal: NodeJS.Signals) => {
-    interrupted = true;
-    progress(`${signal}: cleaning up`);
-    void made.unwind().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
-  try {
-    process.stdout.write(await run(args.includes('--quick') ? QUICK : FULL, progress));
-    return 0;
-  } catch (error) {
-    // Interrupted: the steps in flight fail as their processes go; the exit is the handler's.
-    if (interrupted) return new Promise<never>(() => undefined);
-    process.stderr.write(`bench-firewall-validation: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
-  } finally {
-    if (!interrupted) await made.unwind();
-  }
+  return runMeasuring('bench-firewall-validation', made, (progress) => run(args.includes('--quick') ? QUICK : FULL, progress));
 }
 
 process.exit(await main(process.argv.slice(2)));
