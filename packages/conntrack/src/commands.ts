@@ -5,6 +5,7 @@
  * whole table in the kernel; the commands are shaped by those limits.
  */
 import { RouterError, type PortMapping, type Protocol } from '@router-service/core';
+import type { FlowTuple } from './entries.js';
 
 /** The argv of one conntrack command, as one line of a `conntrack -R -` batch. */
 export type ConntrackCommand = readonly string[];
@@ -75,6 +76,24 @@ export function deleteSubnetCommands(subnet: string): ConntrackCommand[] {
 /** Lists the DNATed entries of one protocol. */
 export function listNatCommand(protocol: Protocol): ConntrackCommand {
   return ['-L', '-f', 'ipv4', '-p', protocol, '--dst-nat'];
+}
+
+/** Lists the entries of one protocol, only those to `port` when given. */
+export function listCommand(protocol: Protocol, port: number | undefined): ConntrackCommand {
+  return ['-L', '-f', 'ipv4', '-p', protocol, ...(port === undefined ? [] : ['--orig-port-dst', String(port)])];
+}
+
+/** Deletes the one entry whose original direction is `original`. */
+export function deleteFlowCommand(protocol: Protocol, original: FlowTuple): ConntrackCommand {
+  return [
+    '-D',
+    '-f', 'ipv4',
+    '-p', protocol,
+    '--orig-src', original.src,
+    '--orig-dst', original.dst,
+    '--orig-port-src', String(original.sport),
+    '--orig-port-dst', String(original.dport),
+  ];
 }
 
 /**

@@ -2,7 +2,7 @@
  * Reading `conntrack -L` output, in its default format:
  *   udp 17 29 src=A dst=B sport=1 dport=2 src=C dst=D sport=3 dport=4 mark=0 use=1
  * The first src/dst/sport/dport are the original direction, the second the
- * reply; a state word or flags ([ASSURED]) may come between.
+ * reply; a state word or flags ([UNREPLIED], [ASSURED]) may come between.
  */
 import type { PortMapping } from '@router-service/core';
 
@@ -20,6 +20,8 @@ export interface ConntrackEntry {
   protocol: string;
   original: FlowTuple;
   reply: FlowTuple;
+  /** Whether a packet came back the reply way (conntrack shows [UNREPLIED] until one does). */
+  replied: boolean;
 }
 
 const TUPLE_KEYS = ['src', 'dst', 'sport', 'dport'] as const;
@@ -31,13 +33,15 @@ export function parseEntries(text: string): ConntrackEntry[] {
     const [protocol, ...fields] = line.trim().split(/\s+/);
     if (protocol === undefined || protocol === '') continue;
     const values: Record<string, string[]> = { src: [], dst: [], sport: [], dport: [] };
+    let replied = true;
     for (const field of fields) {
+      if (field === '[UNREPLIED]') replied = false;
       const eq = field.indexOf('=');
       if (eq > 0) values[field.slice(0, eq)]?.push(field.slice(eq + 1));
     }
     const original = tuple(values, 0);
     const reply = tuple(values, 1);
-    if (original !== undefined && reply !== undefined) entries.push({ protocol, original, reply });
+    if (original !== undefined && reply !== undefined) entries.push({ protocol, original, reply, replied });
   }
   return entries;
 }
@@ -58,5 +62,26 @@ export function dnatedBy(m: PortMapping, entry: ConntrackEntry): boolean {
     port <= m.hostPortEnd &&
     entry.reply.sport === m.containerPort + (port - m.hostPort) &&
     (m.hostIp === '' || entry.original.dst === m.hostIp)
+  );
+}
+
+/**
+ * Whether the entry is a flow to one of `m`'s host ports (on its host
+ * address) that no NAT changed and nothing answered: one a sender began
+ * before `m` was published, which the kernel would keep delivering to the
+ * router past `m`'s rule.
+ */
+export function shadows(entry: ConntrackEntry, m: PortMapping): boolean {
+  const { original, reply } = entry;
+  return (
+    !entry.replied &&
+    entry.protocol === m.protocol &&
+    original.dport >= m.hostPort &&
+    original.dport <= m.hostPortEnd &&
+    (m.hostIp === '' || original.dst === m.hostIp) &&
+    reply.src === original.dst &&
+    reply.sport === original.dport &&
+    reply.dst === original.src &&
+    reply.dport === original.sport
   );
 }

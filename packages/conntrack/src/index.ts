@@ -2,7 +2,9 @@
  * The ConnectionTracker of router-service on conntrack-tools: after a port
  * mapping is unpublished or a network deleted, it deletes their conntrack
  * entries, so that established flows stop instead of living on through
- * the NAT the entry remembers.
+ * the NAT the entry remembers; after a UDP port is published, it deletes
+ * the untranslated, unanswered entries to it, so that a sender that began
+ * before reaches the container too.
  */
 import { silentLogger, type ConnectionTracker, type Logger } from '@router-service/core';
 import { execaConntrackRunner } from './conntrack-runner.js';
@@ -14,11 +16,13 @@ export {
   batchText,
   deleteMappingCommands,
   deletePortCommand,
+  deleteFlowCommand,
   deleteSubnetCommands,
+  listCommand,
   listNatCommand,
   type ConntrackCommand,
 } from './commands.js';
-export { dnatedBy, parseEntries, type ConntrackEntry, type FlowTuple } from './entries.js';
+export { dnatedBy, parseEntries, shadows, type ConntrackEntry, type FlowTuple } from './entries.js';
 export { execaConntrackRunner, type ConntrackResult, type ConntrackRunner, type ConntrackRunnerOptions } from './conntrack-runner.js';
 
 /** The conntrack binary of Debian's conntrack package. */

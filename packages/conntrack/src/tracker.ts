@@ -8,15 +8,18 @@ import {
 } from '@router-service/core';
 import {
   batchText,
+  deleteFlowCommand,
   deleteMappingCommands,
   deletePortCommand,
   deleteSubnetCommands,
   deletesDirectly,
+  listCommand,
   listNatCommand,
+  portCount,
   type ConntrackCommand,
 } from './commands.js';
 import type { ConntrackResult, ConntrackRunner } from './conntrack-runner.js';
-import { dnatedBy, parseEntries } from './entries.js';
+import { dnatedBy, parseEntries, shadows } from './entries.js';
 
 export const TRACKER_NAME = 'conntrack';
 
@@ -26,8 +29,10 @@ const NOTHING_DELETED = '0 flow entries have been deleted';
 /**
  * A ConnectionTracker on conntrack-tools. Every forget is one `conntrack -R
  * -` batch of deletes, preceded, for removals of more than a few host
- * ports, by one listing of the DNATed entries per protocol: the number of
- * conntrack runs is bounded whatever the size of the removal.
+ * ports, by one listing of the DNATed entries per protocol, and for
+ * published ports by one listing of their protocol's entries (of the one
+ * port, when that is all): the number of conntrack runs is bounded
+ * whatever the size of the change.
  */
 export class ConntrackTracker implements ConnectionTracker {
   readonly name = TRACKER_NAME;
@@ -40,23 +45,44 @@ export class ConntrackTracker implements ConnectionTracker {
   }
 
   async forget(removals: ConnectionRemovals): Promise<void> {
-    const commands = [...removals.subnets.flatMap(deleteSubnetCommands), ...(await this.#mappingCommands(removals.portMappings))];
+    const commands = [
+      ...removals.subnets.flatMap(deleteSubnetCommands),
+      ...(await this.#mappingCommands(removals.portMappings)),
+      ...(await this.#shadowingCommands(removals.published)),
+    ];
     if (commands.length === 0) return;
     const result = await this.#run(['-R', '-'], batchText(commands));
     if (!succeeded(result)) throw failure('deleting flows', result);
     this.#log.debug(
-      { portMappings: removals.portMappings.length, subnets: removals.subnets, deletes: commands.length },
-      'forgot the flows of removed port mappings and networks',
+      { portMappings: removals.portMappings.length, subnets: removals.subnets, published: removals.published.length, deletes: commands.length },
+      'forgot stale flows',
     );
+  }
+
+  /** The deletes for the untranslated, unanswered flows that would keep the published mappings' ports from them. */
+  async #shadowingCommands(mappings: readonly PortMapping[]): Promise<ConntrackCommand[]> {
+    const commands: ConntrackCommand[] = [];
+    for (const [protocol, ofProtocol] of groupByProtocol(mappings)) {
+      const [first] = ofProtocol;
+      const onePort = first !== undefined && ofProtocol.every((m) => portCount(m) === 1 && m.hostPort === first.hostPort);
+      const result = await this.#run(listCommand(protocol, onePort ? first.hostPort : undefined));
+      if (result.exitCode !== 0) throw failure(`listing ${protocol} flows`, result);
+      const byPort = new Map<number, PortMapping[]>();
+      for (const m of ofProtocol) {
+        for (let port = m.hostPort; port <= m.hostPortEnd; port++) byPort.set(port, [...(byPort.get(port) ?? []), m]);
+      }
+      for (const entry of parseEntries(result.stdout)) {
+        if (byPort.get(entry.original.dport)?.some((m) => shadows(entry, m))) commands.push(deleteFlowCommand(protocol, entry.original));
+      }
+    }
+    return commands;
   }
 
   /** The deletes for the mappings: port by port when few, else only for the ports that have DNATed entries. */
   async #mappingCommands(mappings: readonly PortMapping[]): Promise<ConntrackCommand[]> {
     if (deletesDirectly(mappings)) return deleteMappingCommands(mappings);
-    const byProtocol = new Map<Protocol, PortMapping[]>();
-    for (const m of mappings) byProtocol.set(m.protocol, [...(byProtocol.get(m.protocol) ?? []), m]);
     const commands = new Map<string, ConntrackCommand>();
-    for (const [protocol, ofProtocol] of byProtocol) {
+    for (const [protocol, ofProtocol] of groupByProtocol(mappings)) {
       const byContainer = new Map<string, PortMapping[]>();
       for (const m of ofProtocol) byContainer.set(m.containerIp, [...(byContainer.get(m.containerIp) ?? []), m]);
       const result = await this.#run(listNatCommand(protocol));
@@ -70,6 +96,12 @@ export class ConntrackTracker implements ConnectionTracker {
     }
     return [...commands.values()];
   }
+}
+
+function groupByProtocol(mappings: readonly PortMapping[]): Map<Protocol, PortMapping[]> {
+  const byProtocol = new Map<Protocol, PortMapping[]>();
+  for (const m of mappings) byProtocol.set(m.protocol, [...(byProtocol.get(m.protocol) ?? []), m]);
+  return byProtocol;
 }
 
 function succeeded(result: ConntrackResult): boolean {

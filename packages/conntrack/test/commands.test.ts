@@ -8,11 +8,15 @@ import {
   ConntrackTracker,
   DIRECT_DELETE_LIMIT,
   batchText,
+  deleteFlowCommand,
   deleteMappingCommands,
   deleteSubnetCommands,
   dnatedBy,
   execaConntrackRunner,
+  listCommand,
   parseEntries,
+  shadows,
+  type ConntrackEntry,
   type ConntrackResult,
 } from '../src/index.js';
 
@@ -59,6 +63,8 @@ describe('commands', () => {
 });
 
 describe('listings', () => {
+  const untranslated =
+    'udp      17 29 src=192.168.64.1 dst=192.168.64.2 sport=41000 dport=5353 [UNREPLIED] src=192.168.64.2 dst=192.168.64.1 sport=5353 dport=41000 mark=0 use=1\n';
   const listing = [
     'tcp      6 431999 ESTABLISHED src=192.168.64.1 dst=192.168.64.2 sport=40000 dport=8083 src=172.18.0.2 dst=192.168.64.1 sport=83 dport=40000 [ASSURED] mark=0 use=1',
     'udp      17 29 src=192.168.64.1 dst=192.168.64.3 sport=5000 dport=8084 src=172.18.0.2 dst=192.168.64.1 sport=84 dport=5000 mark=0 use=1',
@@ -72,13 +78,16 @@ describe('listings', () => {
         protocol: 'tcp',
         original: { src: '192.168.64.1', dst: '192.168.64.2', sport: 40000, dport: 8083 },
         reply: { src: '172.18.0.2', dst: '192.168.64.1', sport: 83, dport: 40000 },
+        replied: true,
       },
       {
         protocol: 'udp',
         original: { src: '192.168.64.1', dst: '192.168.64.3', sport: 5000, dport: 8084 },
         reply: { src: '172.18.0.2', dst: '192.168.64.1', sport: 84, dport: 5000 },
+        replied: true,
       },
     ]);
+    assert.equal(parseEntries(untranslated)[0]?.replied, false, '[UNREPLIED]');
   });
 
   test('an entry belongs to a mapping by protocol, port in range, container address and port, and host address', () => {
@@ -92,12 +101,37 @@ describe('listings', () => {
     assert.equal(dnatedBy({ ...range, protocol: 'udp', hostIp: '192.168.64.3' }, udp), true);
     assert.equal(dnatedBy({ ...range, protocol: 'udp', hostIp: '192.168.64.2' }, udp), false);
   });
+
+  test('an entry shadows a published mapping when it is unanswered, untranslated and to one of its ports', () => {
+    const [entry] = parseEntries(untranslated) as [ConntrackEntry];
+    const dns = mapping({ protocol: 'udp', hostPort: 5353, hostPortEnd: 5353, containerPort: 53 });
+    assert.equal(shadows(entry, dns), true);
+    assert.equal(shadows(entry, { ...dns, hostIp: '192.168.64.2' }), true);
+    assert.equal(shadows(entry, { ...dns, hostIp: '192.168.64.3' }), false, 'another host address');
+    assert.equal(shadows(entry, { ...dns, hostPort: 5350, hostPortEnd: 5352 }), false, 'another port');
+    assert.equal(shadows(entry, { ...dns, protocol: 'tcp' }), false, 'another protocol');
+    assert.equal(shadows({ ...entry, replied: true }, dns), false, 'answered: the router was serving it');
+    const dnated = { ...entry, reply: { ...entry.reply, src: '172.18.0.2', sport: 53 } };
+    assert.equal(shadows(dnated, dns), false, 'DNATed: a mapping already has it');
+    const masqueraded = { ...entry, reply: { ...entry.reply, dst: '192.168.64.2', dport: 61000 } };
+    assert.equal(shadows(masqueraded, dns), false, 'SNATed: a flow leaving through the router');
+  });
+
+  test('listing one port or all of a protocol; deleting one flow by its original tuple', () => {
+    assert.deepEqual(listCommand('udp', 5353), ['-L', '-f', 'ipv4', '-p', 'udp', '--orig-port-dst', '5353']);
+    assert.deepEqual(listCommand('udp', undefined), ['-L', '-f', 'ipv4', '-p', 'udp']);
+    const [entry] = parseEntries(untranslated) as [ConntrackEntry];
+    assert.deepEqual(deleteFlowCommand('udp', entry.original), [
+      '-D', '-f', 'ipv4', '-p', 'udp',
+      '--orig-src', '192.168.64.1', '--orig-dst', '192.168.64.2', '--orig-port-src', '41000', '--orig-port-dst', '5353',
+    ]);
+  });
 });
 
 describe('ConntrackTracker', () => {
   test('few ports: one batch of deletes, nothing listed', async () => {
     const { calls, run } = scriptedRunner();
-    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [mapping()], subnets: ['172.19.0.0/16'] });
+    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [mapping()], subnets: ['172.19.0.0/16'], published: [] });
     assert.deepEqual(calls, [
       {
         args: ['-R', '-'],
@@ -126,7 +160,7 @@ describe('ConntrackTracker', () => {
     );
     const range = mapping({ hostPort: 9000, hostPortEnd: 9000 + DIRECT_DELETE_LIMIT, containerPort: 9100 });
     const dns = mapping({ protocol: 'udp', hostPort: 53, hostPortEnd: 53, containerPort: 53 });
-    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [range, dns], subnets: [] });
+    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [range, dns], subnets: [], published: [] });
     assert.deepEqual(calls, [
       { args: ['-L', '-f', 'ipv4', '-p', 'tcp', '--dst-nat'], input: undefined },
       { args: ['-L', '-f', 'ipv4', '-p', 'udp', '--dst-nat'], input: undefined },
@@ -134,22 +168,45 @@ describe('ConntrackTracker', () => {
     ]);
   });
 
+  test('published ports: one listing of the one port, or of the protocol, then deletes for the shadowing flows only', async () => {
+    const udpEntry = (sport: number, dport: number, unreplied: boolean) =>
+      `udp 17 29 src=192.168.64.1 dst=192.168.64.2 sport=${sport} dport=${dport} ${unreplied ? '[UNREPLIED] ' : ''}` +
+      `src=192.168.64.2 dst=192.168.64.1 sport=${dport} dport=${sport} mark=0 use=1\n`;
+    const listed = udpEntry(41000, 5353, true) + udpEntry(41001, 5353, false) + udpEntry(41002, 6001, true) + udpEntry(41003, 7000, true);
+    const { calls, run } = scriptedRunner((args) => (args[0] === '-L' ? { stdout: listed } : {}));
+    const tracker = new ConntrackTracker(run, silentLogger);
+    const dns = mapping({ protocol: 'udp', hostPort: 5353, hostPortEnd: 5353, containerPort: 53 });
+    await tracker.forget({ portMappings: [], subnets: [], published: [dns] });
+    const range = mapping({ protocol: 'udp', hostPort: 6000, hostPortEnd: 6009, containerPort: 7000 });
+    await tracker.forget({ portMappings: [], subnets: [], published: [dns, range] });
+    const deleteLine = (sport: number, dport: number) =>
+      `-D -f ipv4 -p udp --orig-src 192.168.64.1 --orig-dst 192.168.64.2 --orig-port-src ${sport} --orig-port-dst ${dport}\n`;
+    assert.deepEqual(calls, [
+      { args: ['-L', '-f', 'ipv4', '-p', 'udp', '--orig-port-dst', '5353'], input: undefined },
+      // The scripted listing ignores the port filter: only the port's shadowing flow is deleted all the same.
+      { args: ['-R', '-'], input: deleteLine(41000, 5353) },
+      { args: ['-L', '-f', 'ipv4', '-p', 'udp'], input: undefined },
+      { args: ['-R', '-'], input: deleteLine(41000, 5353) + deleteLine(41002, 6001) },
+    ]);
+  });
+
   test('nothing to forget runs nothing', async () => {
     const { calls, run } = scriptedRunner();
-    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [], subnets: [] });
-    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [mapping({ hostPort: 1, hostPortEnd: 100 })], subnets: [] });
-    assert.deepEqual(calls.map((c) => c.args[0]), ['-L'], 'a listing without entries deletes nothing');
+    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [], subnets: [], published: [] });
+    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [mapping({ hostPort: 1, hostPortEnd: 100 })], subnets: [], published: [] });
+    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [], subnets: [], published: [mapping({ protocol: 'udp' })] });
+    assert.deepEqual(calls.map((c) => c.args[0]), ['-L', '-L'], 'a listing without entries deletes nothing');
   });
 
   test('"0 flow entries have been deleted" with exit status 1 is success; other failures name what failed', async () => {
     const nothing = scriptedRunner(() => ({ exitCode: 1, stderr: 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.\n' }));
-    await new ConntrackTracker(nothing.run, silentLogger).forget({ portMappings: [mapping()], subnets: [] });
+    await new ConntrackTracker(nothing.run, silentLogger).forget({ portMappings: [mapping()], subnets: [], published: [] });
     const denied = scriptedRunner(() => ({ exitCode: 1, stderr: 'conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted\n' }));
-    await assert.rejects(new ConntrackTracker(denied.run, silentLogger).forget({ portMappings: [mapping()], subnets: [] }), {
+    await assert.rejects(new ConntrackTracker(denied.run, silentLogger).forget({ portMappings: [mapping()], subnets: [], published: [] }), {
       message: 'conntrack: deleting flows: exit status 1: conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted',
     });
     await assert.rejects(
-      new ConntrackTracker(denied.run, silentLogger).forget({ portMappings: [mapping({ hostPortEnd: 9000 })], subnets: [] }),
+      new ConntrackTracker(denied.run, silentLogger).forget({ portMappings: [mapping({ hostPortEnd: 9000 })], subnets: [], published: [] }),
       { message: /^conntrack: listing tcp flows: exit status 1: .*Operation not permitted$/ },
     );
   });

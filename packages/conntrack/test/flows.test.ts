@@ -4,9 +4,10 @@
 //   outside eth0 10.99.0.2/24 ── up0 router 10.99.0.1/24
 //   container eth0 172.30.0.2/24 ── net0 router 172.30.0.1/24
 //
-// Each case proves first that, once the NAT rule is gone, the flow still
-// goes where its conntrack entry says; then that after forget() the same
-// 5-tuple no longer does. A forget() that deletes nothing fails each case.
+// Each case proves first that, once the NAT rule is gone (or, for a port
+// published late, once it is there), the flow still goes where its
+// conntrack entry says; then that after forget() the same 5-tuple no longer
+// does. A forget() that deletes nothing fails each case.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
@@ -169,6 +170,27 @@ async function send(ns: Netns, local: string, sport: number, host: string, port:
   return result.stdout === 'answered';
 }
 
+/** A UDP flow from the outside to one of the router's ports, meant for a container port. */
+interface Flow {
+  name: string;
+  /** Its fixed source port, so that every send is the same 5-tuple. */
+  sport: number;
+  port: number;
+  target: number;
+}
+
+/** Sends each flow's datagram `NAME-ROUND` from the outside, one after another; says which were answered, by name. */
+async function sendFromOutside(flows: readonly Flow[], round: number): Promise<Record<string, boolean>> {
+  const answered: Record<string, boolean> = {};
+  for (const f of flows) answered[f.name] = await send(outside, OUTSIDE, f.sport, ROUTER_UP, f.port, `${f.name}-${round}`);
+  return answered;
+}
+
+/** The DNAT rule that sends the flow's port on the router's uplink address to the container. */
+function dnatRule(f: Flow): string {
+  return `ip daddr ${ROUTER_UP} udp dport ${f.port} dnat to ${CONTAINER}:${f.target}`;
+}
+
 function udpMapping(hostPort: number, hostPortEnd: number, containerPort: number): PortMapping {
   return { protocol: 'udp', hostIp: '', hostPort, hostPortEnd, containerIp: CONTAINER, containerPort, vlan: 100, sources: [] };
 }
@@ -179,36 +201,29 @@ describe('forget', () => {
     recorders.push(server);
     const tracker = createConntrackTracker({ netns: router.name });
     // One flow per host port, each with its own fixed source port.
-    const flows = [
+    const flows: Flow[] = [
       { name: 'single', sport: 40000, port: 8080, target: 80 },
       { name: 'kept', sport: 40001, port: 8081, target: 81 },
       { name: 'range-a', sport: 40002, port: 9003, target: 9103 },
       { name: 'range-b', sport: 40003, port: 9007, target: 9107 },
     ];
-    const sendAll = async (round: number, names: readonly string[]) => {
-      const answered: Record<string, boolean> = {};
-      for (const f of flows.filter((f) => names.includes(f.name))) {
-        answered[f.name] = await send(outside, OUTSIDE, f.sport, ROUTER_UP, f.port, `${f.name}-${round}`);
-      }
-      return answered;
-    };
-    const all = flows.map((f) => f.name);
-    await natRules(flows.map((f) => `ip daddr ${ROUTER_UP} udp dport ${f.port} dnat to ${CONTAINER}:${f.target}`), []);
-    assert.deepEqual(await sendAll(1, all), { single: true, kept: true, 'range-a': true, 'range-b': true });
+    const sendAll = (round: number) => sendFromOutside(flows, round);
+    await natRules(flows.map(dnatRule), []);
+    assert.deepEqual(await sendAll(1), { single: true, kept: true, 'range-a': true, 'range-b': true });
 
     await dropNatRules();
-    assert.deepEqual(await sendAll(2, all), { single: true, kept: true, 'range-a': true, 'range-b': true }, 'without the rules, the conntrack entries carry the flows');
+    assert.deepEqual(await sendAll(2), { single: true, kept: true, 'range-a': true, 'range-b': true }, 'without the rules, the conntrack entries carry the flows');
     for (const f of flows) assert.equal(server.got(`${f.name}-2`)?.port, f.target);
 
     // One port: deleted port by port.
-    await tracker.forget({ portMappings: [udpMapping(8080, 8080, 80)], subnets: [] });
-    assert.deepEqual(await sendAll(3, all), { single: false, kept: true, 'range-a': true, 'range-b': true });
+    await tracker.forget({ portMappings: [udpMapping(8080, 8080, 80)], subnets: [], published: [] });
+    assert.deepEqual(await sendAll(3), { single: false, kept: true, 'range-a': true, 'range-b': true });
     assert.equal(server.got('single-3'), undefined, 'the forgotten flow still reached the container');
 
     // A range wider than the direct limit: listed, then deleted where it has entries.
     const range = udpMapping(9000, 9000 + DIRECT_DELETE_LIMIT + 1, 9100);
-    await tracker.forget({ portMappings: [range], subnets: [] });
-    assert.deepEqual(await sendAll(4, all), { single: false, kept: true, 'range-a': false, 'range-b': false });
+    await tracker.forget({ portMappings: [range], subnets: [], published: [] });
+    assert.deepEqual(await sendAll(4), { single: false, kept: true, 'range-a': false, 'range-b': false });
     assert.equal(server.got('range-a-4'), undefined);
     assert.equal(server.got('range-b-4'), undefined);
     assert.equal(server.got('kept-4')?.port, 81, 'a mapping that was not removed keeps its flow');
@@ -227,14 +242,48 @@ describe('forget', () => {
     await sendOut('m2');
     assert.equal(server.got('m2')?.from, ROUTER_UP, 'without the rule, the conntrack entry still masquerades');
 
-    await tracker.forget({ portMappings: [], subnets: [SUBNET] });
+    await tracker.forget({ portMappings: [], subnets: [SUBNET], published: [] });
     await sendOut('m3');
     assert.equal(server.got('m3')?.from, CONTAINER, 'the forgotten flow was still masqueraded');
   });
 
+  test('lets newly published UDP ports take over the flows that reached the router before them, not those it answered', async () => {
+    const server = await Recorder.start(container, CONTAINER, [53, 54, 55]);
+    recorders.push(server);
+    // The router itself answers on 5302.
+    const routerServer = await Recorder.start(router, ROUTER_UP, [5302]);
+    recorders.push(routerServer);
+    const tracker = createConntrackTracker({ netns: router.name });
+    const flows: Flow[] = [
+      { name: 'early', sport: 42000, port: 5301, target: 53 },
+      { name: 'served', sport: 42001, port: 5302, target: 54 },
+      { name: 'alone', sport: 42002, port: 5303, target: 55 },
+    ];
+    const sendAll = (round: number) => sendFromOutside(flows, round);
+    await dropNatRules();
+    assert.deepEqual(await sendAll(1), { early: false, served: true, alone: false }, 'only the router answers, on 5302');
+
+    await natRules(flows.map(dnatRule), []);
+    assert.deepEqual(await sendAll(2), { early: false, served: true, alone: false }, 'the flows tracked before the rules pass them by');
+    for (const f of flows) assert.equal(server.got(`${f.name}-2`), undefined);
+
+    // Two ports: the protocol's entries are listed.
+    await tracker.forget({ portMappings: [], subnets: [], published: [udpMapping(5301, 5301, 53), udpMapping(5302, 5302, 54)] });
+    assert.deepEqual(await sendAll(3), { early: true, served: true, alone: false });
+    assert.equal(server.got('early-3')?.port, 53);
+    assert.equal(routerServer.got('served-3')?.port, 5302, 'a flow the router answered stays with it');
+    assert.equal(server.got('served-3'), undefined);
+
+    // One port: only its entries are listed.
+    await tracker.forget({ portMappings: [], subnets: [], published: [udpMapping(5303, 5303, 55)] });
+    assert.deepEqual(await sendAll(4), { early: true, served: true, alone: true });
+    assert.equal(server.got('alone-4')?.port, 55);
+  });
+
   test('forgetting what has no entries succeeds', async () => {
     const tracker = createConntrackTracker({ netns: router.name });
-    await tracker.forget({ portMappings: [udpMapping(7000, 7000, 70)], subnets: ['172.31.0.0/24'] });
-    await tracker.forget({ portMappings: [udpMapping(7000, 7100, 70)], subnets: [] });
+    await tracker.forget({ portMappings: [udpMapping(7000, 7000, 70)], subnets: ['172.31.0.0/24'], published: [] });
+    await tracker.forget({ portMappings: [udpMapping(7000, 7100, 70)], subnets: [], published: [] });
+    await tracker.forget({ portMappings: [], subnets: [], published: [udpMapping(7000, 7000, 70), udpMapping(7001, 7100, 70)] });
   });
 });

@@ -119,22 +119,34 @@ export interface FirewallBackend {
   close?(): Promise<void>;
 }
 
-/** What tracked connections to forget after mappings or networks went away. */
+/** What tracked connections to forget after a firewall change. */
 export interface ConnectionRemovals {
-  /** Published ports that no longer exist (or now point elsewhere). */
+  /** Published ports that no longer exist (or now point elsewhere): the flows they DNATed. */
   portMappings: readonly PortMapping[];
   /** Subnets of deleted networks, canonical CIDR. */
   subnets: readonly string[];
+  /**
+   * UDP ports just published (after a full sync, every published UDP
+   * port): the flows to them that no NAT changed and nothing answered. A
+   * UDP sender that began before its port was published keeps its flow,
+   * and the kernel keeps delivering it to the router untranslated, so the
+   * mapping would never take effect for it. Forgetting such an entry
+   * changes nothing else: the next packet is matched afresh. TCP and SCTP
+   * start each connection with a handshake, which the new rules see.
+   */
+  published: readonly PortMapping[];
 }
 
 /**
  * The kernel's connection tracking: ends established flows to what was
  * removed, so that a flow to an unpublished port or a deleted network stops
- * at once instead of living on through its conntrack entry.
+ * at once instead of living on through its conntrack entry, and lets a
+ * newly published UDP port take over the flows that reached the router
+ * before it.
  */
 export interface ConnectionTracker {
   readonly name: string;
-  /** Deletes the conntrack entries of the removed mappings and subnets; none is success. */
+  /** Deletes the conntrack entries `removals` describes; none is success. */
   forget(removals: ConnectionRemovals): Promise<void>;
 }
 

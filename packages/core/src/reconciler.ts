@@ -9,7 +9,8 @@
  * away are forgotten; a full resync, and any change after a failure, apply
  * the whole state (`sync`) instead. A new reconciler has applied nothing
  * yet, so the flows of what was removed while the service was down are
- * left to time out.
+ * left to time out. Flows that began before a UDP port was published are
+ * forgotten after it is: see ConnectionRemovals.published.
  */
 import { sameItems } from './arrays.js';
 import type {
@@ -26,13 +27,13 @@ import { RouterError, errorKind, errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import type { DesiredState, Network } from './model.js';
 import { gatewayPrefix, interfaceName } from './network.js';
-import { NO_REMOVALS, connectionRemovals, isEmptyRemovals, pendingRemovals } from './removals.js';
+import { NO_REMOVALS, connectionRemovals, isEmptyRemovals, pendingRemovals, wholeRemovals } from './removals.js';
 
 export interface ReconcilerOptions {
   vlan: VlanBackend;
   firewall?: FirewallBackend | undefined;
   dns?: DnsBackend | undefined;
-  /** Ends the tracked flows of removed mappings and networks; without one they live until they time out. */
+  /** Ends the tracked flows of removed mappings and networks, and the stale ones to newly published UDP ports; without one they live until they time out. */
   connectionTracker?: ConnectionTracker | undefined;
   /** The parent interface the VLAN links live on. */
   parent: string;
@@ -212,10 +213,11 @@ export class Reconciler {
     const known = this.#firewallKnown;
     // Until this call succeeds, the kernel may hold either state.
     this.#firewallKnown = false;
-    if (incremental && known && previous !== undefined) await firewall.update(previous, next);
-    else await firewall.sync(next);
+    const whole = !(incremental && known && previous !== undefined);
+    if (whole) await firewall.sync(next);
+    else await firewall.update(previous, next);
     if (this.#connectionTracker !== undefined) {
-      const removed = previous === undefined ? NO_REMOVALS : connectionRemovals(previous, next);
+      const removed = whole ? wholeRemovals(previous, next) : connectionRemovals(previous, next);
       this.#owedRemovals = pendingRemovals(this.#owedRemovals, removed, next);
     }
     this.#appliedFirewall = next;
@@ -223,9 +225,10 @@ export class Reconciler {
   }
 
   /**
-   * Forgets the flows of what the last firewall change removed, and of what
-   * an earlier failed forget still owes. Returns the failure, logged, rather
-   * than throwing it: the firewall change stands.
+   * Forgets the flows the last firewall change made stale (see
+   * ConnectionRemovals), and those an earlier failed forget still owes.
+   * Returns the failure, logged, rather than throwing it: the firewall
+   * change stands.
    */
   async #forgetRemoved(): Promise<Error | undefined> {
     const removals = this.#owedRemovals;
@@ -238,10 +241,10 @@ export class Reconciler {
       this.#owedRemovals = NO_REMOVALS;
       return undefined;
     } catch (err) {
-      const error = wrap(err, `forgetting the flows of removed port mappings and networks with ${this.#connectionTracker.name}`);
+      const error = wrap(err, `forgetting the flows of changed port mappings and removed networks with ${this.#connectionTracker.name}`);
       this.#log.error(
-        { portMappings: removals.portMappings.length, subnets: removals.subnets, err: error.message },
-        'forgetting removed flows failed; they live on until a resync retries',
+        { portMappings: removals.portMappings.length, subnets: removals.subnets, published: removals.published.length, err: error.message },
+        'forgetting stale flows failed; they live on until a resync retries',
       );
       return error;
     }

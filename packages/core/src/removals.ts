@@ -1,6 +1,7 @@
 /**
  * What a firewall change took away, for the connection tracker to forget:
- * flows the old rules let in must not outlive the rules.
+ * flows the old rules let in must not outlive the rules, and flows that
+ * began before a UDP port was published must not keep it from the mapping.
  */
 import { sameItems } from './arrays.js';
 import type { ConnectionRemovals, FirewallState } from './backends.js';
@@ -8,11 +9,16 @@ import type { PortMapping } from './model.js';
 import { portKeyText } from './store.js';
 
 /** Removals that ask for nothing. */
-export const NO_REMOVALS: ConnectionRemovals = { portMappings: [], subnets: [] };
+export const NO_REMOVALS: ConnectionRemovals = { portMappings: [], subnets: [], published: [] };
 
 /** Whether removals ask for nothing. */
 export function isEmptyRemovals(removals: ConnectionRemovals): boolean {
-  return removals.portMappings.length === 0 && removals.subnets.length === 0;
+  return removals.portMappings.length === 0 && removals.subnets.length === 0 && removals.published.length === 0;
+}
+
+/** The mappings whose earlier untranslated flows are forgotten when they are published: UDP (see ConnectionRemovals.published). */
+function publishedUdp(mappings: Iterable<PortMapping>): PortMapping[] {
+  return [...mappings].filter((m) => m.protocol === 'udp');
 }
 
 function sameMapping(a: PortMapping, b: PortMapping): boolean {
@@ -30,19 +36,22 @@ function subnetsOf(state: FirewallState): Set<string> {
 }
 
 /**
- * The removals that keep only what `next` no longer has: mappings it does
- * not hold identically (gone, or changed in target, range or allowed
- * sources) and subnets none of its networks has.
+ * The removals that keep only what still applies to `next`: mappings it
+ * does not hold identically (gone, or changed in target, range or allowed
+ * sources), subnets none of its networks has, and published mappings it
+ * still holds identically.
  */
 function stillRemoved(removals: ConnectionRemovals, next: FirewallState): ConnectionRemovals {
   const nextMappings = new Map(next.portMappings.map((m) => [portKeyText(m), m]));
+  const holds = (m: PortMapping): boolean => {
+    const kept = nextMappings.get(portKeyText(m));
+    return kept !== undefined && sameMapping(kept, m);
+  };
   const nextSubnets = subnetsOf(next);
   return {
-    portMappings: removals.portMappings.filter((m) => {
-      const kept = nextMappings.get(portKeyText(m));
-      return kept === undefined || !sameMapping(kept, m);
-    }),
+    portMappings: removals.portMappings.filter((m) => !holds(m)),
     subnets: removals.subnets.filter((subnet) => !nextSubnets.has(subnet)),
+    published: removals.published.filter(holds),
   };
 }
 
@@ -63,9 +72,10 @@ function differingMiddles<T>(a: readonly T[], b: readonly T[]): [T[], T[]] {
 }
 
 /**
- * What going from `previous` to `next` removed. A mapping that changed
- * counts as removed: its old flows followed the old rule, and a flow the
- * new rule still allows is tracked afresh by its next packet.
+ * What going from `previous` to `next` removed, and which UDP mappings it
+ * published. A mapping that changed counts as removed and as published:
+ * its old flows followed the old rule, and a flow the new rule still
+ * allows is tracked afresh by its next packet.
  *
  * The desired state replaces a mapping rather than changing it in place,
  * and keeps its mappings in one order, so the states of one change share
@@ -79,27 +89,50 @@ export function connectionRemovals(previous: FirewallState, next: FirewallState)
   const added = new Map<string, PortMapping>();
   for (const m of after) if (!held.has(m)) added.set(portKeyText(m), m);
   const nextSubnets = subnetsOf(next);
+  const portMappings = before.filter((m) => {
+    if (kept.has(m)) return false;
+    const successor = added.get(portKeyText(m));
+    // An equal copy is no change: its flows stand, and nothing new is published.
+    if (successor !== undefined && sameMapping(successor, m)) {
+      added.delete(portKeyText(m));
+      return false;
+    }
+    return true;
+  });
   return {
-    portMappings: before.filter((m) => {
-      if (kept.has(m)) return false;
-      const successor = added.get(portKeyText(m));
-      return successor === undefined || !sameMapping(successor, m);
-    }),
+    portMappings,
     subnets: [...subnetsOf(previous)].filter((subnet) => !nextSubnets.has(subnet)),
+    published: publishedUdp(added.values()),
   };
 }
 
 /**
+ * Removals for a firewall applied whole: what went away since `previous`
+ * (nothing when unknown, as at start), and every UDP mapping of `next` as
+ * published, since the kernel may have tracked flows to their ports while
+ * the rules were missing (before the start, or while someone had flushed
+ * them).
+ */
+export function wholeRemovals(previous: FirewallState | undefined, next: FirewallState): ConnectionRemovals {
+  const removed = previous === undefined ? NO_REMOVALS : connectionRemovals(previous, next);
+  return { ...removed, published: publishedUdp(next.portMappings) };
+}
+
+/**
  * Removals still owed (a forget that failed earlier) joined with new ones,
- * without what `next` holds again: forgetting a re-added mapping's flows
- * would cut live traffic.
+ * without what `next` holds again (forgetting a re-added mapping's flows
+ * would cut live traffic) and without published mappings `next` no longer
+ * holds.
  */
 export function pendingRemovals(owed: ConnectionRemovals, added: ConnectionRemovals, next: FirewallState): ConnectionRemovals {
   if (isEmptyRemovals(owed)) return added;
-  const mappings = new Map<string, PortMapping>();
-  for (const m of [...owed.portMappings, ...added.portMappings]) mappings.set(JSON.stringify(m), m);
+  const distinct = (mappings: readonly PortMapping[]): PortMapping[] => [...new Map(mappings.map((m) => [JSON.stringify(m), m])).values()];
   return stillRemoved(
-    { portMappings: [...mappings.values()], subnets: [...new Set([...owed.subnets, ...added.subnets])] },
+    {
+      portMappings: distinct([...owed.portMappings, ...added.portMappings]),
+      subnets: [...new Set([...owed.subnets, ...added.subnets])],
+      published: distinct([...owed.published, ...added.published]),
+    },
     next,
   );
 }

@@ -195,29 +195,49 @@ describe('Reconciler firewall changes', () => {
   test('forgets the flows of removed and changed mappings and of deleted networks, after the change', async () => {
     const { firewall, connectionTracker, reconciler } = setupTracked();
     await reconciler.sync(withPorts(web, dnsPort, range));
+    assert.equal(connectionTracker.forgets.length, 1, 'the first sync publishes the UDP ports');
     await reconciler.applyAttachments(withPorts(web, dnsPort, range));
-    assert.deepEqual(connectionTracker.forgets, [], 'nothing removed, nothing forgotten');
+    assert.equal(connectionTracker.forgets.length, 1, 'nothing changed, nothing forgotten');
     const moved = { ...web, containerIp: '172.18.0.9' };
     await reconciler.applyAttachments(withPorts(moved, dnsPort));
-    assert.deepEqual(connectionTracker.forgets, [{ portMappings: [web, range], subnets: [] }]);
+    assert.deepEqual(connectionTracker.forgets[1], { portMappings: [web, range], subnets: [], published: [] });
     await reconciler.applyAttachments({ networks: [net100], portMappings: [moved] });
-    assert.deepEqual(connectionTracker.forgets[1], { portMappings: [dnsPort], subnets: ['172.19.0.0/16'] });
+    assert.deepEqual(connectionTracker.forgets[2], { portMappings: [dnsPort], subnets: ['172.19.0.0/16'], published: [] });
     assert.equal(firewall.calls.length, 4);
     // A full resync that removes something forgets it too.
     await reconciler.sync({ networks: [], portMappings: [] });
-    assert.deepEqual(connectionTracker.forgets[2], { portMappings: [moved], subnets: ['172.18.0.0/16'] });
+    assert.deepEqual(connectionTracker.forgets[3], { portMappings: [moved], subnets: ['172.18.0.0/16'], published: [] });
     assert.equal(reconciler.health().ok, true);
+  });
+
+  test('lets published UDP ports take over earlier flows: new or changed ones after a change, all of them after a full sync', async () => {
+    const { connectionTracker, reconciler } = setupTracked();
+    await reconciler.sync(withPorts(web));
+    assert.deepEqual(connectionTracker.forgets, [], 'no UDP port, nothing to forget');
+    await reconciler.applyAttachments(withPorts(web, dnsPort));
+    assert.deepEqual(connectionTracker.forgets, [{ portMappings: [], subnets: [], published: [dnsPort] }]);
+    // An equal copy publishes nothing anew; a TCP port never counts.
+    await reconciler.applyAttachments(withPorts({ ...web, hostPort: 8081 }, { ...dnsPort }));
+    assert.deepEqual(connectionTracker.forgets.at(-1), { portMappings: [web], subnets: [], published: [] });
+    const widened = { ...dnsPort, sources: ['10.0.0.0/8'] };
+    await reconciler.applyAttachments(withPorts(widened, range));
+    assert.deepEqual(connectionTracker.forgets.at(-1), { portMappings: [{ ...web, hostPort: 8081 }, dnsPort], subnets: [], published: [widened, range] });
+    // The kernel may have tracked flows while the rules were missing: a full sync publishes every UDP port again.
+    await reconciler.sync(withPorts(widened, range));
+    assert.deepEqual(connectionTracker.forgets.at(-1), { portMappings: [], subnets: [], published: [widened, range] });
+    assert.equal(connectionTracker.forgets.length, 4);
   });
 
   test('a refused change forgets nothing; the change that later succeeds forgets what it removed', async () => {
     const { firewall, connectionTracker, reconciler } = setupTracked();
     await reconciler.sync(withPorts(web, dnsPort));
+    const forgotten = connectionTracker.forgets.length;
     firewall.fail = new Error('nft: no memory');
     await assert.rejects(reconciler.applyAttachments(withPorts(dnsPort)));
-    assert.deepEqual(connectionTracker.forgets, []);
+    assert.equal(connectionTracker.forgets.length, forgotten);
     firewall.fail = undefined;
     await reconciler.sync(withPorts());
-    assert.deepEqual(connectionTracker.forgets, [{ portMappings: [web, dnsPort], subnets: [] }]);
+    assert.deepEqual(connectionTracker.forgets.at(-1), { portMappings: [web, dnsPort], subnets: [], published: [] });
   });
 
   test('a failed forget keeps the change, marks health failed, and is retried by the resync it kicks', async () => {
@@ -229,15 +249,15 @@ describe('Reconciler firewall changes', () => {
     assert.equal(reconciler.health().ok, false);
     assert.match(reconciler.health().error, /forgetting the flows .* with fake-conntrack: conntrack: not found/);
     assert.equal(failures.length, 1, 'the failure listeners kick a resync');
-    assert.ok(log.lines.some((l) => l.level === 'error' && l.message.startsWith('forgetting removed flows failed')));
+    assert.ok(log.lines.some((l) => l.level === 'error' && l.message.startsWith('forgetting stale flows failed')));
     // Meanwhile the range goes too, and web comes back: web's new flows must live.
     await reconciler.applyAttachments(withPorts(web, dnsPort));
     connectionTracker.fail = undefined;
     await reconciler.sync(withPorts(web, dnsPort));
-    assert.deepEqual(connectionTracker.forgets.at(-1), { portMappings: [range], subnets: [] });
+    assert.deepEqual(connectionTracker.forgets.at(-1), { portMappings: [range], subnets: [], published: [dnsPort] });
     assert.equal(reconciler.health().ok, true);
     await reconciler.sync(withPorts(web, dnsPort));
-    assert.equal(connectionTracker.forgets.length, 3, 'nothing is owed any more');
+    assert.deepEqual(connectionTracker.forgets.at(-1), { portMappings: [], subnets: [], published: [dnsPort] }, 'nothing is owed any more');
   });
 
   test('a failed forget fails a full sync', async () => {

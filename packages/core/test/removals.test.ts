@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FirewallState } from '../src/backends.js';
 import type { PortMapping } from '../src/model.js';
-import { connectionRemovals, pendingRemovals } from '../src/removals.js';
+import { connectionRemovals, pendingRemovals, wholeRemovals } from '../src/removals.js';
 import { network, portMapping } from './helpers.js';
 
 const net100 = { network: network(100, '172.18.0.0/16', '172.18.0.1'), interfaceName: 'eth0.100' };
@@ -13,6 +13,7 @@ function firewallState(portMappings: PortMapping[], networks = [net100, net200])
 }
 
 const ports = Array.from({ length: 50 }, (_, i) => portMapping('tcp', '', 8000 + i, 100, '172.18.0.2'));
+const udpPorts = Array.from({ length: 3 }, (_, i) => portMapping('udp', '', 5000 + i, 100, '172.18.0.2'));
 
 describe('connectionRemovals', () => {
   test('shared mapping objects are kept; the ones next lacks are removed, wherever they are', () => {
@@ -35,16 +36,50 @@ describe('connectionRemovals', () => {
     assert.deepEqual(connectionRemovals(firewallState([]), firewallState([], [net200])).subnets, ['172.18.0.0/16']);
     assert.deepEqual(connectionRemovals(firewallState([]), firewallState([])).subnets, []);
   });
+
+  test('publishes the UDP mappings next adds or changes, not equal copies and not TCP or SCTP', () => {
+    const [a, b, c] = udpPorts as [PortMapping, PortMapping, PortMapping];
+    const added = portMapping('udp', '10.1.2.3', 9000, 100, '172.18.0.3');
+    const next = [{ ...a }, { ...b, containerPort: 81 }, added, ports[0] as PortMapping, portMapping('sctp', '', 9001, 100, '172.18.0.3')];
+    const removals = connectionRemovals(firewallState([a, b, c]), firewallState(next));
+    assert.deepEqual(removals.published, [{ ...b, containerPort: 81 }, added]);
+    assert.deepEqual(removals.portMappings, [b, c], 'a changed mapping is also removed');
+  });
+});
+
+describe('wholeRemovals', () => {
+  test('publishes every UDP mapping of next, and removes what went away since previous', () => {
+    const [a, b] = udpPorts as [PortMapping, PortMapping];
+    const next = firewallState([a, ports[0] as PortMapping]);
+    assert.deepEqual(wholeRemovals(undefined, next), { portMappings: [], subnets: [], published: [a] });
+    assert.deepEqual(wholeRemovals(firewallState([a, b], [net100]), firewallState([a], [])), {
+      portMappings: [b],
+      subnets: ['172.18.0.0/16'],
+      published: [a],
+    });
+  });
 });
 
 describe('pendingRemovals', () => {
   test('joins what is owed with what is new, without what next holds again', () => {
     const [a, b, c] = ports as [PortMapping, PortMapping, PortMapping];
-    const owed = { portMappings: [a, b], subnets: ['172.18.0.0/16', '10.9.0.0/16'] };
-    const added = { portMappings: [b, c], subnets: [] };
+    const owed = { portMappings: [a, b], subnets: ['172.18.0.0/16', '10.9.0.0/16'], published: [] };
+    const added = { portMappings: [b, c], subnets: [], published: [] };
     assert.deepEqual(pendingRemovals(owed, added, firewallState([{ ...a }], [net100])), {
       portMappings: [b, c],
       subnets: ['10.9.0.0/16'],
+      published: [],
+    });
+  });
+
+  test('keeps published mappings only while next holds them as they were', () => {
+    const [a, b, c] = udpPorts as [PortMapping, PortMapping, PortMapping];
+    const owed = { portMappings: [], subnets: [], published: [a, b] };
+    const added = { portMappings: [], subnets: [], published: [b, c] };
+    assert.deepEqual(pendingRemovals(owed, added, firewallState([{ ...a }, { ...b, containerPort: 81 }, c])), {
+      portMappings: [],
+      subnets: [],
+      published: [a, c],
     });
   });
 });

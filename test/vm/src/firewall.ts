@@ -88,8 +88,8 @@ const published = {
 
 /**
  * The UDP flow the conntrack check follows: one source port for both
- * datagrams, another in each round, because the second datagram leaves an
- * untranslated entry behind that would shadow the next round's mapping.
+ * datagrams, another in each round, so that no round's check meets the
+ * untranslated entry the previous round's second datagram leaves behind.
  */
 const trackedSourcePorts = { nft: 40053, iptables: 40054 } as const;
 
