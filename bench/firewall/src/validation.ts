@@ -24,7 +24,7 @@ const FIRST_PORT = 20_000;
 const OUTPUT_JUMP = /^-I OUTPUT 1 .*-j RS-OUTPUT$/;
 
 /** The desired state of one network (VLAN 100) with `count` published TCP ports. */
-export function stateWith(count: number): FirewallState {
+function stateWith(count: number): FirewallState {
   const base = goldenStates['one-network'];
   if (base === undefined) throw new Error('the golden states lack one-network');
   const portMappings: PortMapping[] = Array.from({ length: count }, (_, i) => goldenMapping('tcp', '', FIRST_PORT + 2 * i, CONTAINER_IP, 80, 100));

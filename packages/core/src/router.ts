@@ -599,12 +599,7 @@ export class Router {
     if (storeFailure !== undefined && applyFailure !== undefined) {
       this.#log.warn({ err: errorMessage(applyFailure.err) }, 'the kernel refused the port changes too');
     }
-    this.#undoPortChanges(changes, storeFailure === undefined);
-    try {
-      await this.#applyAttachments();
-    } catch (rollbackErr) {
-      this.#log.error({ err: errorMessage(rollbackErr) }, 'rolling back failed change; the next resync retries');
-    }
+    await this.#undoAndReapply(() => this.#undoPortChanges(changes, storeFailure === undefined));
     throw failure.err;
   }
 
@@ -693,13 +688,22 @@ export class Router {
     try {
       await this.#applyAttachments();
     } catch (err) {
-      try {
-        revert();
-        await this.#applyAttachments();
-      } catch (rollbackErr) {
-        this.#log.error({ err: errorMessage(rollbackErr) }, 'rolling back failed change; the next resync retries');
-      }
+      await this.#undoAndReapply(revert);
       throw err;
+    }
+  }
+
+  /**
+   * Undoes a failed change in the desired state and applies the attachments
+   * again. A failure is logged, not thrown: the caller reports the change's
+   * own failure, and the resync that any backend failure kicks retries.
+   */
+  async #undoAndReapply(undo: () => void): Promise<void> {
+    try {
+      undo();
+      await this.#applyAttachments();
+    } catch (rollbackErr) {
+      this.#log.error({ err: errorMessage(rollbackErr) }, 'rolling back failed change; the next resync retries');
     }
   }
 
