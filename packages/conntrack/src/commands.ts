@@ -73,9 +73,9 @@ export function deleteSubnetCommands(subnet: string): ConntrackCommand[] {
   ];
 }
 
-/** Lists the DNATed entries of one protocol. */
-export function listNatCommand(protocol: Protocol): ConntrackCommand {
-  return ['-L', '-f', 'ipv4', '-p', protocol, '--dst-nat'];
+/** Lists the DNATed entries of one protocol, or of every protocol. */
+export function listNatCommand(protocol: Protocol | undefined): ConntrackCommand {
+  return ['-L', '-f', 'ipv4', ...(protocol === undefined ? [] : ['-p', protocol]), '--dst-nat'];
 }
 
 /** Lists the entries of one protocol, only those to `port` when given. */

@@ -1,10 +1,15 @@
 import {
+  PROTOCOLS,
   RouterError,
+  contains,
+  mustParseIPv4Prefix,
+  parseIPv4,
   type ConnectionRemovals,
   type ConnectionTracker,
   type Logger,
   type PortMapping,
   type Protocol,
+  type StrayFlows,
 } from '@router-service/core';
 import {
   batchText,
@@ -49,6 +54,7 @@ export class ConntrackTracker implements ConnectionTracker {
       ...removals.subnets.flatMap(deleteSubnetCommands),
       ...(await this.#mappingCommands(removals.portMappings)),
       ...(await this.#shadowingCommands(removals.published)),
+      ...(await this.#strayCommands(removals.strays)),
     ];
     if (commands.length === 0) return;
     const result = await this.#run(['-R', '-'], batchText(commands));
@@ -57,6 +63,26 @@ export class ConntrackTracker implements ConnectionTracker {
       { portMappings: removals.portMappings.length, subnets: removals.subnets, published: removals.published.length, deletes: commands.length },
       'forgot stale flows',
     );
+  }
+
+  /** The deletes for the flows DNATed into the strays' subnets that none of their mappings made. */
+  async #strayCommands(strays: StrayFlows | undefined): Promise<ConntrackCommand[]> {
+    if (strays === undefined || strays.subnets.length === 0) return [];
+    const result = await this.#run(listNatCommand(undefined));
+    if (result.exitCode !== 0) throw failure('listing NATed flows', result);
+    const subnets = strays.subnets.map(mustParseIPv4Prefix);
+    const byTarget = new Map<string, PortMapping[]>();
+    for (const m of strays.portMappings) byTarget.set(m.containerIp, [...(byTarget.get(m.containerIp) ?? []), m]);
+    const commands: ConntrackCommand[] = [];
+    for (const entry of parseEntries(result.stdout)) {
+      const target = parseIPv4(entry.reply.src);
+      if (target === undefined || !subnets.some((subnet) => contains(subnet, target))) continue;
+      if (byTarget.get(entry.reply.src)?.some((m) => dnatedBy(m, entry))) continue;
+      // Only a TCP, UDP or SCTP flow can be a mapping's: any other was DNATed by someone else's rule, and is theirs.
+      const protocol = PROTOCOLS.find((p) => p === entry.protocol);
+      if (protocol !== undefined) commands.push(deleteFlowCommand(protocol, entry.original));
+    }
+    return commands;
   }
 
   /** The deletes for the untranslated, unanswered flows that would keep the published mappings' ports from them. */

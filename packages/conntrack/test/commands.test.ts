@@ -131,7 +131,7 @@ describe('listings', () => {
 describe('ConntrackTracker', () => {
   test('few ports: one batch of deletes, nothing listed', async () => {
     const { calls, run } = scriptedRunner();
-    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [mapping()], subnets: ['172.19.0.0/16'], published: [] });
+    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [mapping()], subnets: ['172.19.0.0/16'], published: [], strays: undefined });
     assert.deepEqual(calls, [
       {
         args: ['-R', '-'],
@@ -160,7 +160,7 @@ describe('ConntrackTracker', () => {
     );
     const range = mapping({ hostPort: 9000, hostPortEnd: 9000 + DIRECT_DELETE_LIMIT, containerPort: 9100 });
     const dns = mapping({ protocol: 'udp', hostPort: 53, hostPortEnd: 53, containerPort: 53 });
-    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [range, dns], subnets: [], published: [] });
+    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [range, dns], subnets: [], published: [], strays: undefined });
     assert.deepEqual(calls, [
       { args: ['-L', '-f', 'ipv4', '-p', 'tcp', '--dst-nat'], input: undefined },
       { args: ['-L', '-f', 'ipv4', '-p', 'udp', '--dst-nat'], input: undefined },
@@ -176,9 +176,9 @@ describe('ConntrackTracker', () => {
     const { calls, run } = scriptedRunner((args) => (args[0] === '-L' ? { stdout: listed } : {}));
     const tracker = new ConntrackTracker(run, silentLogger);
     const dns = mapping({ protocol: 'udp', hostPort: 5353, hostPortEnd: 5353, containerPort: 53 });
-    await tracker.forget({ portMappings: [], subnets: [], published: [dns] });
+    await tracker.forget({ portMappings: [], subnets: [], published: [dns], strays: undefined });
     const range = mapping({ protocol: 'udp', hostPort: 6000, hostPortEnd: 6009, containerPort: 7000 });
-    await tracker.forget({ portMappings: [], subnets: [], published: [dns, range] });
+    await tracker.forget({ portMappings: [], subnets: [], published: [dns, range], strays: undefined });
     const deleteLine = (sport: number, dport: number) =>
       `-D -f ipv4 -p udp --orig-src 192.168.64.1 --orig-dst 192.168.64.2 --orig-port-src ${sport} --orig-port-dst ${dport}\n`;
     assert.deepEqual(calls, [
@@ -190,23 +190,54 @@ describe('ConntrackTracker', () => {
     ]);
   });
 
+  test('strays: one listing of every NATed flow, then deletes for the DNATed ones into the subnets that no mapping explains', async () => {
+    const dnated = (protocol: string, sport: number, dport: number, container: string, cport: number) =>
+      `${protocol} 6 100 ESTABLISHED src=192.168.64.1 dst=192.168.64.2 sport=${sport} dport=${dport} ` +
+      `src=${container} dst=192.168.64.1 sport=${cport} dport=${sport} [ASSURED] mark=0 use=1\n`;
+    const listed =
+      dnated('tcp', 40000, 8080, '172.18.0.2', 80) + // explained by web
+      dnated('tcp', 40001, 8081, '172.18.0.2', 80) + // a stray: no mapping on 8081
+      dnated('udp', 40002, 8080, '172.18.0.2', 80) + // a stray: web is TCP
+      dnated('tcp', 40003, 8080, '10.20.0.2', 80) + // DNATed outside our subnets: not ours
+      dnated('dccp', 40004, 8082, '172.18.0.3', 80); // no mapping has this protocol: not ours
+    const { calls, run } = scriptedRunner((args) => (args[0] === '-L' ? { stdout: listed } : {}));
+    const web = mapping();
+    await new ConntrackTracker(run, silentLogger).forget({
+      portMappings: [],
+      subnets: [],
+      published: [],
+      strays: { subnets: ['172.18.0.0/16'], portMappings: [web] },
+    });
+    assert.deepEqual(calls, [
+      { args: ['-L', '-f', 'ipv4', '--dst-nat'], input: undefined },
+      {
+        args: ['-R', '-'],
+        input:
+          '-D -f ipv4 -p tcp --orig-src 192.168.64.1 --orig-dst 192.168.64.2 --orig-port-src 40001 --orig-port-dst 8081\n' +
+          '-D -f ipv4 -p udp --orig-src 192.168.64.1 --orig-dst 192.168.64.2 --orig-port-src 40002 --orig-port-dst 8080\n',
+      },
+    ]);
+  });
+
   test('nothing to forget runs nothing', async () => {
     const { calls, run } = scriptedRunner();
-    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [], subnets: [], published: [] });
-    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [mapping({ hostPort: 1, hostPortEnd: 100 })], subnets: [], published: [] });
-    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [], subnets: [], published: [mapping({ protocol: 'udp' })] });
-    assert.deepEqual(calls.map((c) => c.args[0]), ['-L', '-L'], 'a listing without entries deletes nothing');
+    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [], subnets: [], published: [], strays: undefined });
+    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [mapping({ hostPort: 1, hostPortEnd: 100 })], subnets: [], published: [], strays: undefined });
+    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [], subnets: [], published: [mapping({ protocol: 'udp' })], strays: undefined });
+    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [], subnets: [], published: [], strays: { subnets: ['172.18.0.0/16'], portMappings: [] } });
+    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [], subnets: [], published: [], strays: { subnets: [], portMappings: [] } });
+    assert.deepEqual(calls.map((c) => c.args[0]), ['-L', '-L', '-L'], 'a listing without entries deletes nothing; no network, no listing');
   });
 
   test('"0 flow entries have been deleted" with exit status 1 is success; other failures name what failed', async () => {
     const nothing = scriptedRunner(() => ({ exitCode: 1, stderr: 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.\n' }));
-    await new ConntrackTracker(nothing.run, silentLogger).forget({ portMappings: [mapping()], subnets: [], published: [] });
+    await new ConntrackTracker(nothing.run, silentLogger).forget({ portMappings: [mapping()], subnets: [], published: [], strays: undefined });
     const denied = scriptedRunner(() => ({ exitCode: 1, stderr: 'conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted\n' }));
-    await assert.rejects(new ConntrackTracker(denied.run, silentLogger).forget({ portMappings: [mapping()], subnets: [], published: [] }), {
+    await assert.rejects(new ConntrackTracker(denied.run, silentLogger).forget({ portMappings: [mapping()], subnets: [], published: [], strays: undefined }), {
       message: 'conntrack: deleting flows: exit status 1: conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted',
     });
     await assert.rejects(
-      new ConntrackTracker(denied.run, silentLogger).forget({ portMappings: [mapping({ hostPortEnd: 9000 })], subnets: [], published: [] }),
+      new ConntrackTracker(denied.run, silentLogger).forget({ portMappings: [mapping({ hostPortEnd: 9000 })], subnets: [], published: [], strays: undefined }),
       { message: /^conntrack: listing tcp flows: exit status 1: .*Operation not permitted$/ },
     );
   });

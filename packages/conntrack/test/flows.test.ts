@@ -216,13 +216,13 @@ describe('forget', () => {
     for (const f of flows) assert.equal(server.got(`${f.name}-2`)?.port, f.target);
 
     // One port: deleted port by port.
-    await tracker.forget({ portMappings: [udpMapping(8080, 8080, 80)], subnets: [], published: [] });
+    await tracker.forget({ portMappings: [udpMapping(8080, 8080, 80)], subnets: [], published: [], strays: undefined });
     assert.deepEqual(await sendAll(3), { single: false, kept: true, 'range-a': true, 'range-b': true });
     assert.equal(server.got('single-3'), undefined, 'the forgotten flow still reached the container');
 
     // A range wider than the direct limit: listed, then deleted where it has entries.
     const range = udpMapping(9000, 9000 + DIRECT_DELETE_LIMIT + 1, 9100);
-    await tracker.forget({ portMappings: [range], subnets: [], published: [] });
+    await tracker.forget({ portMappings: [range], subnets: [], published: [], strays: undefined });
     assert.deepEqual(await sendAll(4), { single: false, kept: true, 'range-a': false, 'range-b': false });
     assert.equal(server.got('range-a-4'), undefined);
     assert.equal(server.got('range-b-4'), undefined);
@@ -242,7 +242,7 @@ describe('forget', () => {
     await sendOut('m2');
     assert.equal(server.got('m2')?.from, ROUTER_UP, 'without the rule, the conntrack entry still masquerades');
 
-    await tracker.forget({ portMappings: [], subnets: [SUBNET], published: [] });
+    await tracker.forget({ portMappings: [], subnets: [SUBNET], published: [], strays: undefined });
     await sendOut('m3');
     assert.equal(server.got('m3')?.from, CONTAINER, 'the forgotten flow was still masqueraded');
   });
@@ -268,22 +268,44 @@ describe('forget', () => {
     for (const f of flows) assert.equal(server.got(`${f.name}-2`), undefined);
 
     // Two ports: the protocol's entries are listed.
-    await tracker.forget({ portMappings: [], subnets: [], published: [udpMapping(5301, 5301, 53), udpMapping(5302, 5302, 54)] });
+    await tracker.forget({ portMappings: [], subnets: [], published: [udpMapping(5301, 5301, 53), udpMapping(5302, 5302, 54)], strays: undefined });
     assert.deepEqual(await sendAll(3), { early: true, served: true, alone: false });
     assert.equal(server.got('early-3')?.port, 53);
     assert.equal(routerServer.got('served-3')?.port, 5302, 'a flow the router answered stays with it');
     assert.equal(server.got('served-3'), undefined);
 
     // One port: only its entries are listed.
-    await tracker.forget({ portMappings: [], subnets: [], published: [udpMapping(5303, 5303, 55)] });
+    await tracker.forget({ portMappings: [], subnets: [], published: [udpMapping(5303, 5303, 55)], strays: undefined });
     assert.deepEqual(await sendAll(4), { early: true, served: true, alone: true });
     assert.equal(server.got('alone-4')?.port, 55);
   });
 
+  test('at a start, ends the DNATed flows into the networks that no mapping explains, and only those', async () => {
+    const server = await Recorder.start(container, CONTAINER, [90, 91]);
+    recorders.push(server);
+    const tracker = createConntrackTracker({ netns: router.name });
+    const flows: Flow[] = [
+      { name: 'published', sport: 43000, port: 8090, target: 90 },
+      { name: 'stray', sport: 43001, port: 8091, target: 91 },
+    ];
+    await natRules(flows.map(dnatRule), []);
+    assert.deepEqual(await sendFromOutside(flows, 1), { published: true, stray: true });
+    await dropNatRules();
+    assert.deepEqual(await sendFromOutside(flows, 2), { published: true, stray: true }, 'without the rules, the conntrack entries carry the flows');
+
+    // Another network's subnet explains nothing here: the flows into ours are not judged by it.
+    await tracker.forget({ portMappings: [], subnets: [], published: [], strays: { subnets: ['172.31.0.0/24'], portMappings: [] } });
+    assert.deepEqual(await sendFromOutside(flows, 3), { published: true, stray: true });
+    await tracker.forget({ portMappings: [], subnets: [], published: [], strays: { subnets: [SUBNET], portMappings: [udpMapping(8090, 8090, 90)] } });
+    assert.deepEqual(await sendFromOutside(flows, 4), { published: true, stray: false });
+    assert.equal(server.got('published-4')?.port, 90, 'a flow a mapping explains lives on');
+    assert.equal(server.got('stray-4'), undefined);
+  });
+
   test('forgetting what has no entries succeeds', async () => {
     const tracker = createConntrackTracker({ netns: router.name });
-    await tracker.forget({ portMappings: [udpMapping(7000, 7000, 70)], subnets: ['172.31.0.0/24'], published: [] });
-    await tracker.forget({ portMappings: [udpMapping(7000, 7100, 70)], subnets: [], published: [] });
-    await tracker.forget({ portMappings: [], subnets: [], published: [udpMapping(7000, 7000, 70), udpMapping(7001, 7100, 70)] });
+    await tracker.forget({ portMappings: [udpMapping(7000, 7000, 70)], subnets: ['172.31.0.0/24'], published: [], strays: undefined });
+    await tracker.forget({ portMappings: [udpMapping(7000, 7100, 70)], subnets: [], published: [], strays: undefined });
+    await tracker.forget({ portMappings: [], subnets: [], published: [udpMapping(7000, 7000, 70), udpMapping(7001, 7100, 70)], strays: undefined });
   });
 });

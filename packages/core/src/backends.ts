@@ -135,6 +135,21 @@ export interface ConnectionRemovals {
    * start each connection with a handshake, which the new rules see.
    */
   published: readonly PortMapping[];
+  /**
+   * Set by the first firewall sync of a start: the flows DNATed into our
+   * networks that no published mapping explains are forgotten too. Only a
+   * mapping removed while nothing could forget its flows leaves those
+   * behind: the service stopped between storing the removal and applying it.
+   */
+  strays: StrayFlows | undefined;
+}
+
+/** What the DNATed flows into our networks may come from: a flow DNATed into one of `subnets` that none of `portMappings` made is a stray. */
+export interface StrayFlows {
+  /** The subnets of our networks, canonical CIDR. */
+  subnets: readonly string[];
+  /** Every published mapping. */
+  portMappings: readonly PortMapping[];
 }
 
 /**

@@ -8,9 +8,11 @@
  * applied as the difference from it (`update`) and the flows of what went
  * away are forgotten; a full resync, and any change after a failure, apply
  * the whole state (`sync`) instead. A new reconciler has applied nothing
- * yet, so the flows of what was removed while the service was down are
- * left to time out. Flows that began before a UDP port was published are
- * forgotten after it is: see ConnectionRemovals.published.
+ * yet, so what was removed while the service was down is not known: its
+ * first sync forgets the DNATed flows into our networks that no mapping
+ * explains instead (ConnectionRemovals.strays). Flows that began before a
+ * UDP port was published are forgotten after it is
+ * (ConnectionRemovals.published).
  */
 import { sameItems } from './arrays.js';
 import type {

@@ -4,16 +4,21 @@
  * began before a UDP port was published must not keep it from the mapping.
  */
 import { sameItems } from './arrays.js';
-import type { ConnectionRemovals, FirewallState } from './backends.js';
+import type { ConnectionRemovals, FirewallState, StrayFlows } from './backends.js';
 import type { PortMapping } from './model.js';
 import { portKeyText } from './store.js';
 
 /** Removals that ask for nothing. */
-export const NO_REMOVALS: ConnectionRemovals = { portMappings: [], subnets: [], published: [] };
+export const NO_REMOVALS: ConnectionRemovals = { portMappings: [], subnets: [], published: [], strays: undefined };
 
 /** Whether removals ask for nothing. */
 export function isEmptyRemovals(removals: ConnectionRemovals): boolean {
-  return removals.portMappings.length === 0 && removals.subnets.length === 0 && removals.published.length === 0;
+  return removals.portMappings.length === 0 && removals.subnets.length === 0 && removals.published.length === 0 && removals.strays === undefined;
+}
+
+/** What explains the DNATed flows into the networks of `state`: its mappings. */
+function strayFlowsOf(state: FirewallState): StrayFlows {
+  return { subnets: [...subnetsOf(state)], portMappings: state.portMappings };
 }
 
 /** The mappings whose earlier untranslated flows are forgotten when they are published: UDP (see ConnectionRemovals.published). */
@@ -38,8 +43,8 @@ function subnetsOf(state: FirewallState): Set<string> {
 /**
  * The removals that keep only what still applies to `next`: mappings it
  * does not hold identically (gone, or changed in target, range or allowed
- * sources), subnets none of its networks has, and published mappings it
- * still holds identically.
+ * sources), subnets none of its networks has, published mappings it
+ * still holds identically, and strays as `next` explains them.
  */
 function stillRemoved(removals: ConnectionRemovals, next: FirewallState): ConnectionRemovals {
   const nextMappings = new Map(next.portMappings.map((m) => [portKeyText(m), m]));
@@ -52,6 +57,7 @@ function stillRemoved(removals: ConnectionRemovals, next: FirewallState): Connec
     portMappings: removals.portMappings.filter((m) => !holds(m)),
     subnets: removals.subnets.filter((subnet) => !nextSubnets.has(subnet)),
     published: removals.published.filter(holds),
+    strays: removals.strays === undefined ? undefined : strayFlowsOf(next),
   };
 }
 
@@ -103,19 +109,22 @@ export function connectionRemovals(previous: FirewallState, next: FirewallState)
     portMappings,
     subnets: [...subnetsOf(previous)].filter((subnet) => !nextSubnets.has(subnet)),
     published: publishedUdp(added.values()),
+    strays: undefined,
   };
 }
 
 /**
- * Removals for a firewall applied whole: what went away since `previous`
- * (nothing when unknown, as at start), and every UDP mapping of `next` as
- * published, since the kernel may have tracked flows to their ports while
- * the rules were missing (before the start, or while someone had flushed
- * them).
+ * Removals for a firewall applied whole: what went away since `previous`,
+ * and every UDP mapping of `next` as published, since the kernel may have
+ * tracked flows to their ports while the rules were missing (before the
+ * start, or while someone had flushed them). With no `previous` (the first
+ * sync of a start), what went away while the service was down is not
+ * known: the strays of `next` stand for it.
  */
 export function wholeRemovals(previous: FirewallState | undefined, next: FirewallState): ConnectionRemovals {
-  const removed = previous === undefined ? NO_REMOVALS : connectionRemovals(previous, next);
-  return { ...removed, published: publishedUdp(next.portMappings) };
+  const published = publishedUdp(next.portMappings);
+  if (previous === undefined) return { ...NO_REMOVALS, published, strays: strayFlowsOf(next) };
+  return { ...connectionRemovals(previous, next), published };
 }
 
 /**
@@ -132,6 +141,7 @@ export function pendingRemovals(owed: ConnectionRemovals, added: ConnectionRemov
       portMappings: distinct([...owed.portMappings, ...added.portMappings]),
       subnets: [...new Set([...owed.subnets, ...added.subnets])],
       published: distinct([...owed.published, ...added.published]),
+      strays: owed.strays ?? added.strays,
     },
     next,
   );

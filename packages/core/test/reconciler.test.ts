@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { ConnectionRemovals } from '../src/backends.js';
 import { silentLogger } from '../src/logger.js';
 import type { DesiredState, Network, PortMapping } from '../src/model.js';
 import { Reconciler } from '../src/reconciler.js';
@@ -135,6 +136,8 @@ describe('Reconciler firewall changes', () => {
   const range = portMapping('udp', '', 6000, 100, '172.18.0.4', { hostPortEnd: 6009, containerPort: 7000 });
   const [net100, net200] = state.networks as [Network, Network];
   const withPorts = (...portMappings: PortMapping[]): DesiredState => ({ networks: [net100, net200], portMappings });
+  /** A forget's removals: those given, nothing else. */
+  const removals = (fields: Partial<ConnectionRemovals>): ConnectionRemovals => ({ portMappings: [], subnets: [], published: [], strays: undefined, ...fields });
 
   test('a change after a sync is an update from what was applied; the first one without a sync is a sync', async () => {
     const { firewall, reconciler } = setupTracked();
@@ -195,37 +198,52 @@ describe('Reconciler firewall changes', () => {
   test('forgets the flows of removed and changed mappings and of deleted networks, after the change', async () => {
     const { firewall, connectionTracker, reconciler } = setupTracked();
     await reconciler.sync(withPorts(web, dnsPort, range));
-    assert.equal(connectionTracker.forgets.length, 1, 'the first sync publishes the UDP ports');
+    assert.equal(connectionTracker.forgets.length, 1, 'the first sync looks for strays and publishes the UDP ports');
     await reconciler.applyAttachments(withPorts(web, dnsPort, range));
     assert.equal(connectionTracker.forgets.length, 1, 'nothing changed, nothing forgotten');
     const moved = { ...web, containerIp: '172.18.0.9' };
     await reconciler.applyAttachments(withPorts(moved, dnsPort));
-    assert.deepEqual(connectionTracker.forgets[1], { portMappings: [web, range], subnets: [], published: [] });
+    assert.deepEqual(connectionTracker.forgets[1], removals({ portMappings: [web, range], subnets: [], published: [] }));
     await reconciler.applyAttachments({ networks: [net100], portMappings: [moved] });
-    assert.deepEqual(connectionTracker.forgets[2], { portMappings: [dnsPort], subnets: ['172.19.0.0/16'], published: [] });
+    assert.deepEqual(connectionTracker.forgets[2], removals({ portMappings: [dnsPort], subnets: ['172.19.0.0/16'], published: [] }));
     assert.equal(firewall.calls.length, 4);
     // A full resync that removes something forgets it too.
     await reconciler.sync({ networks: [], portMappings: [] });
-    assert.deepEqual(connectionTracker.forgets[3], { portMappings: [moved], subnets: ['172.18.0.0/16'], published: [] });
+    assert.deepEqual(connectionTracker.forgets[3], removals({ portMappings: [moved], subnets: ['172.18.0.0/16'], published: [] }));
     assert.equal(reconciler.health().ok, true);
   });
 
   test('lets published UDP ports take over earlier flows: new or changed ones after a change, all of them after a full sync', async () => {
     const { connectionTracker, reconciler } = setupTracked();
     await reconciler.sync(withPorts(web));
-    assert.deepEqual(connectionTracker.forgets, [], 'no UDP port, nothing to forget');
+    assert.deepEqual(connectionTracker.forgets.at(-1)?.published, [], 'no UDP port, none published');
     await reconciler.applyAttachments(withPorts(web, dnsPort));
-    assert.deepEqual(connectionTracker.forgets, [{ portMappings: [], subnets: [], published: [dnsPort] }]);
+    assert.deepEqual(connectionTracker.forgets.at(-1), removals({ portMappings: [], subnets: [], published: [dnsPort] }));
     // An equal copy publishes nothing anew; a TCP port never counts.
     await reconciler.applyAttachments(withPorts({ ...web, hostPort: 8081 }, { ...dnsPort }));
-    assert.deepEqual(connectionTracker.forgets.at(-1), { portMappings: [web], subnets: [], published: [] });
+    assert.deepEqual(connectionTracker.forgets.at(-1), removals({ portMappings: [web], subnets: [], published: [] }));
     const widened = { ...dnsPort, sources: ['10.0.0.0/8'] };
     await reconciler.applyAttachments(withPorts(widened, range));
-    assert.deepEqual(connectionTracker.forgets.at(-1), { portMappings: [{ ...web, hostPort: 8081 }, dnsPort], subnets: [], published: [widened, range] });
+    assert.deepEqual(connectionTracker.forgets.at(-1), removals({ portMappings: [{ ...web, hostPort: 8081 }, dnsPort], subnets: [], published: [widened, range] }));
     // The kernel may have tracked flows while the rules were missing: a full sync publishes every UDP port again.
     await reconciler.sync(withPorts(widened, range));
-    assert.deepEqual(connectionTracker.forgets.at(-1), { portMappings: [], subnets: [], published: [widened, range] });
-    assert.equal(connectionTracker.forgets.length, 4);
+    assert.deepEqual(connectionTracker.forgets.at(-1), removals({ portMappings: [], subnets: [], published: [widened, range] }));
+    assert.equal(connectionTracker.forgets.length, 5);
+  });
+
+  test('the first sync of a start forgets the strays: DNATed flows into our networks that no mapping explains', async () => {
+    const { connectionTracker, reconciler } = setupTracked();
+    const subnets = ['172.18.0.0/16', '172.19.0.0/16'];
+    connectionTracker.fail = new Error('conntrack: busy');
+    await assert.rejects(reconciler.sync(withPorts(web)), /conntrack: busy/);
+    assert.deepEqual(connectionTracker.forgets.at(-1)?.strays, { subnets, portMappings: [web] });
+    // Still owed after the failure, and judged by the state of the retry: dnsPort's flows are explained by then.
+    connectionTracker.fail = undefined;
+    await reconciler.applyAttachments(withPorts(web, dnsPort));
+    assert.deepEqual(connectionTracker.forgets.at(-1)?.strays, { subnets, portMappings: [web, dnsPort] });
+    await reconciler.sync(withPorts(web, dnsPort));
+    assert.equal(connectionTracker.forgets.at(-1)?.strays, undefined, 'only a start has strays to look for');
+    assert.equal(connectionTracker.forgets.length, 3);
   });
 
   test('a refused change forgets nothing; the change that later succeeds forgets what it removed', async () => {
@@ -237,7 +255,7 @@ describe('Reconciler firewall changes', () => {
     assert.equal(connectionTracker.forgets.length, forgotten);
     firewall.fail = undefined;
     await reconciler.sync(withPorts());
-    assert.deepEqual(connectionTracker.forgets.at(-1), { portMappings: [web, dnsPort], subnets: [], published: [] });
+    assert.deepEqual(connectionTracker.forgets.at(-1), removals({ portMappings: [web, dnsPort], subnets: [], published: [] }));
   });
 
   test('a failed forget keeps the change, marks health failed, and is retried by the resync it kicks', async () => {
@@ -254,10 +272,10 @@ describe('Reconciler firewall changes', () => {
     await reconciler.applyAttachments(withPorts(web, dnsPort));
     connectionTracker.fail = undefined;
     await reconciler.sync(withPorts(web, dnsPort));
-    assert.deepEqual(connectionTracker.forgets.at(-1), { portMappings: [range], subnets: [], published: [dnsPort] });
+    assert.deepEqual(connectionTracker.forgets.at(-1), removals({ portMappings: [range], subnets: [], published: [dnsPort] }));
     assert.equal(reconciler.health().ok, true);
     await reconciler.sync(withPorts(web, dnsPort));
-    assert.deepEqual(connectionTracker.forgets.at(-1), { portMappings: [], subnets: [], published: [dnsPort] }, 'nothing is owed any more');
+    assert.deepEqual(connectionTracker.forgets.at(-1), removals({ portMappings: [], subnets: [], published: [dnsPort] }), 'nothing is owed any more');
   });
 
   test('a failed forget fails a full sync', async () => {

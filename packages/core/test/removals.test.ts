@@ -50,12 +50,22 @@ describe('connectionRemovals', () => {
 describe('wholeRemovals', () => {
   test('publishes every UDP mapping of next, and removes what went away since previous', () => {
     const [a, b] = udpPorts as [PortMapping, PortMapping];
-    const next = firewallState([a, ports[0] as PortMapping]);
-    assert.deepEqual(wholeRemovals(undefined, next), { portMappings: [], subnets: [], published: [a] });
     assert.deepEqual(wholeRemovals(firewallState([a, b], [net100]), firewallState([a], [])), {
       portMappings: [b],
       subnets: ['172.18.0.0/16'],
       published: [a],
+      strays: undefined,
+    });
+  });
+
+  test('without previous (a start), every DNATed flow into the networks that no mapping explains is a stray', () => {
+    const [a] = udpPorts as [PortMapping];
+    const next = firewallState([a, ports[0] as PortMapping]);
+    assert.deepEqual(wholeRemovals(undefined, next), {
+      portMappings: [],
+      subnets: [],
+      published: [a],
+      strays: { subnets: ['172.18.0.0/16', '172.19.0.0/16'], portMappings: next.portMappings },
     });
   });
 });
@@ -63,23 +73,32 @@ describe('wholeRemovals', () => {
 describe('pendingRemovals', () => {
   test('joins what is owed with what is new, without what next holds again', () => {
     const [a, b, c] = ports as [PortMapping, PortMapping, PortMapping];
-    const owed = { portMappings: [a, b], subnets: ['172.18.0.0/16', '10.9.0.0/16'], published: [] };
-    const added = { portMappings: [b, c], subnets: [], published: [] };
+    const owed = { portMappings: [a, b], subnets: ['172.18.0.0/16', '10.9.0.0/16'], published: [], strays: undefined };
+    const added = { portMappings: [b, c], subnets: [], published: [], strays: undefined };
     assert.deepEqual(pendingRemovals(owed, added, firewallState([{ ...a }], [net100])), {
       portMappings: [b, c],
       subnets: ['10.9.0.0/16'],
       published: [],
+      strays: undefined,
     });
   });
 
   test('keeps published mappings only while next holds them as they were', () => {
     const [a, b, c] = udpPorts as [PortMapping, PortMapping, PortMapping];
-    const owed = { portMappings: [], subnets: [], published: [a, b] };
-    const added = { portMappings: [], subnets: [], published: [b, c] };
+    const owed = { portMappings: [], subnets: [], published: [a, b], strays: undefined };
+    const added = { portMappings: [], subnets: [], published: [b, c], strays: undefined };
     assert.deepEqual(pendingRemovals(owed, added, firewallState([{ ...a }, { ...b, containerPort: 81 }, c])), {
       portMappings: [],
       subnets: [],
       published: [a, c],
+      strays: undefined,
     });
+  });
+
+  test('owed strays are judged by next: its networks and mappings explain the flows', () => {
+    const [a, b] = udpPorts as [PortMapping, PortMapping];
+    const owed = { portMappings: [], subnets: [], published: [], strays: { subnets: ['172.18.0.0/16', '172.19.0.0/16'], portMappings: [a] } };
+    const added = { portMappings: [], subnets: [], published: [b], strays: undefined };
+    assert.deepEqual(pendingRemovals(owed, added, firewallState([a, b], [net100])).strays, { subnets: ['172.18.0.0/16'], portMappings: [a, b] });
   });
 });
