@@ -5,7 +5,7 @@
  * whole table in the kernel; the commands are shaped by those limits.
  */
 import { RouterError, type PortMapping, type Protocol } from '@router-service/core';
-import type { FlowTuple } from './entries.js';
+import type { ConntrackEntry, FlowTuple } from './entries.js';
 
 /** The argv of one conntrack command, as one line of a `conntrack -R -` batch. */
 export type ConntrackCommand = readonly string[];
@@ -83,17 +83,33 @@ export function listCommand(protocol: Protocol, port: number | undefined): Connt
   return ['-L', '-f', 'ipv4', '-p', protocol, ...(port === undefined ? [] : ['--orig-port-dst', String(port)])];
 }
 
-/** Deletes the one entry whose original direction is `original`. */
-export function deleteFlowCommand(protocol: Protocol, original: FlowTuple): ConntrackCommand {
+/** Deletes the flows to `original`'s destination address and port whose reply comes from `replySrc`:`replySport`. */
+function deleteToCommand(protocol: Protocol, original: FlowTuple, replySrc: string, replySport: number): ConntrackCommand {
   return [
     '-D',
     '-f', 'ipv4',
     '-p', protocol,
-    '--orig-src', original.src,
     '--orig-dst', original.dst,
-    '--orig-port-src', String(original.sport),
     '--orig-port-dst', String(original.dport),
+    '--reply-src', replySrc,
+    '--reply-port-src', String(replySport),
   ];
+}
+
+/** Deletes the one flow `entry` is: its original tuple, replied to from where the listing said. */
+export function deleteFlowCommand(protocol: Protocol, entry: ConntrackEntry): ConntrackCommand {
+  const { original, reply } = entry;
+  return [...deleteToCommand(protocol, original, reply.src, reply.sport), '--orig-src', original.src, '--orig-port-src', String(original.sport)];
+}
+
+/** Deletes every flow to `original`'s destination address and port that no NAT changed (its reply comes from there). */
+export function deleteUntranslatedCommand(protocol: Protocol, original: FlowTuple): ConntrackCommand {
+  return deleteToCommand(protocol, original, original.dst, original.dport);
+}
+
+/** Deletes every flow to `entry`'s destination address and port DNATed where it was. */
+export function deleteDnatedCommand(protocol: Protocol, entry: ConntrackEntry): ConntrackCommand {
+  return [...deleteToCommand(protocol, entry.original, entry.reply.src, entry.reply.sport), '--dst-nat'];
 }
 
 /**

@@ -4,7 +4,7 @@
  * The first src/dst/sport/dport are the original direction, the second the
  * reply; a state word or flags ([UNREPLIED], [ASSURED]) may come between.
  */
-import type { PortMapping } from '@router-service/core';
+import { contains, mustParseIPv4Prefix, parseIPv4, type PortMapping } from '@router-service/core';
 
 /** One direction of a tracked flow. */
 export interface FlowTuple {
@@ -65,23 +65,41 @@ export function dnatedBy(m: PortMapping, entry: ConntrackEntry): boolean {
   );
 }
 
-/**
- * Whether the entry is a flow to one of `m`'s host ports (on its host
- * address) that no NAT changed and nothing answered: one a sender began
- * before `m` was published, which the kernel would keep delivering to the
- * router past `m`'s rule.
- */
-export function shadows(entry: ConntrackEntry, m: PortMapping): boolean {
+/** Whether `m` lets `address` in: every source when it lists none. */
+export function allows(m: PortMapping, address: string): boolean {
+  if (m.sources.length === 0) return true;
+  const parsed = parseIPv4(address);
+  return parsed !== undefined && m.sources.some((source) => contains(mustParseIPv4Prefix(source), parsed));
+}
+
+/** Whether `m` made the entry: it DNATed it, and lets its source in. */
+export function explains(m: PortMapping, entry: ConntrackEntry): boolean {
+  return dnatedBy(m, entry) && allows(m, entry.original.src);
+}
+
+/** Whether no NAT changed the entry: its reply comes back from where the original went, to where it came from. */
+export function untranslated(entry: ConntrackEntry): boolean {
   const { original, reply } = entry;
+  return reply.src === original.dst && reply.sport === original.dport && reply.dst === original.src && reply.dport === original.sport;
+}
+
+/**
+ * Whether the entry is a flow that `m`'s rule would DNAT but that no NAT
+ * changed and nothing answered: one a sender began before `m` was
+ * published, which the kernel would keep delivering to the router past
+ * `m`'s rule. `isLocal` says whether an address is the router's own: a
+ * mapping without a host address publishes on those only, and a flow to
+ * any other address is being forwarded, not shadowing anything.
+ */
+export function shadows(entry: ConntrackEntry, m: PortMapping, isLocal: (address: string) => boolean): boolean {
+  const { original } = entry;
   return (
     !entry.replied &&
+    untranslated(entry) &&
     entry.protocol === m.protocol &&
     original.dport >= m.hostPort &&
     original.dport <= m.hostPortEnd &&
-    (m.hostIp === '' || original.dst === m.hostIp) &&
-    reply.src === original.dst &&
-    reply.sport === original.dport &&
-    reply.dst === original.src &&
-    reply.dport === original.sport
+    (m.hostIp === '' ? isLocal(original.dst) : original.dst === m.hostIp) &&
+    allows(m, original.src)
   );
 }

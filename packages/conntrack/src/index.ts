@@ -8,6 +8,7 @@
  */
 import { silentLogger, type ConnectionTracker, type Logger } from '@router-service/core';
 import { execaConntrackRunner } from './conntrack-runner.js';
+import { iproute2LocalAddresses } from './local-addresses.js';
 import { ConntrackTracker } from './tracker.js';
 
 export { ConntrackTracker, TRACKER_NAME } from './tracker.js';
@@ -16,13 +17,16 @@ export {
   batchText,
   deleteMappingCommands,
   deletePortCommand,
+  deleteDnatedCommand,
   deleteFlowCommand,
   deleteSubnetCommands,
+  deleteUntranslatedCommand,
   listCommand,
   listNatCommand,
   type ConntrackCommand,
 } from './commands.js';
-export { dnatedBy, parseEntries, shadows, type ConntrackEntry, type FlowTuple } from './entries.js';
+export { allows, dnatedBy, explains, parseEntries, shadows, untranslated, type ConntrackEntry, type FlowTuple } from './entries.js';
+export { iproute2LocalAddresses, parseLocalRoutes, type LocalAddresses, type LocalAddressesOptions } from './local-addresses.js';
 export { execaConntrackRunner, type ConntrackResult, type ConntrackRunner, type ConntrackRunnerOptions } from './conntrack-runner.js';
 
 /** The conntrack binary of Debian's conntrack package. */
@@ -32,17 +36,14 @@ export const DEFAULT_CONNTRACK_PATH = '/usr/sbin/conntrack';
 export interface ConntrackTrackerOptions {
   /** The conntrack binary. Default /usr/sbin/conntrack. */
   conntrackPath?: string;
-  /** Run conntrack in this named network namespace (`ip netns exec NS conntrack`, with /usr/sbin/ip). */
+  /** Run conntrack (and read the local addresses) in this named network namespace (`ip netns exec NS conntrack`, with /usr/sbin/ip). */
   netns?: string;
   log?: Logger;
 }
 
 /** A ConnectionTracker that drives conntrack. */
 export function createConntrackTracker(options: ConntrackTrackerOptions = {}): ConnectionTracker {
-  const run = execaConntrackRunner({
-    conntrackPath: options.conntrackPath ?? DEFAULT_CONNTRACK_PATH,
-    netns: options.netns,
-    ipPath: '/usr/sbin/ip',
-  });
-  return new ConntrackTracker(run, options.log ?? silentLogger);
+  const ipPath = '/usr/sbin/ip';
+  const run = execaConntrackRunner({ conntrackPath: options.conntrackPath ?? DEFAULT_CONNTRACK_PATH, netns: options.netns, ipPath });
+  return new ConntrackTracker(run, iproute2LocalAddresses({ ipPath, netns: options.netns }), options.log ?? silentLogger);
 }

@@ -6,6 +6,7 @@ import {
   parseIPv4,
   type ConnectionRemovals,
   type ConnectionTracker,
+  type IPv4Prefix,
   type Logger,
   type PortMapping,
   type Protocol,
@@ -13,10 +14,12 @@ import {
 } from '@router-service/core';
 import {
   batchText,
+  deleteDnatedCommand,
   deleteFlowCommand,
   deleteMappingCommands,
   deletePortCommand,
   deleteSubnetCommands,
+  deleteUntranslatedCommand,
   deletesDirectly,
   listCommand,
   listNatCommand,
@@ -24,7 +27,8 @@ import {
   type ConntrackCommand,
 } from './commands.js';
 import type { ConntrackResult, ConntrackRunner } from './conntrack-runner.js';
-import { dnatedBy, parseEntries, shadows } from './entries.js';
+import { dnatedBy, explains, parseEntries, shadows, untranslated, type ConntrackEntry } from './entries.js';
+import type { LocalAddresses } from './local-addresses.js';
 
 export const TRACKER_NAME = 'conntrack';
 
@@ -32,20 +36,34 @@ export const TRACKER_NAME = 'conntrack';
 const NOTHING_DELETED = '0 flow entries have been deleted';
 
 /**
+ * Listed entries that share what one delete can match: those to delete,
+ * and whether the listing had others there that must stay.
+ */
+interface EntryGroup {
+  readonly doomed: ConntrackEntry[];
+  keeps: boolean;
+}
+
+/**
  * A ConnectionTracker on conntrack-tools. Every forget is one `conntrack -R
  * -` batch of deletes, preceded, for removals of more than a few host
- * ports, by one listing of the DNATed entries per protocol, and for
- * published ports by one listing of their protocol's entries (of the one
- * port, when that is all): the number of conntrack runs is bounded
- * whatever the size of the change.
+ * ports, by one listing of the DNATed entries per protocol; for published
+ * ports by one listing of their protocol's entries (of the one port, when
+ * that is all); for strays by one listing of every DNATed entry. Each
+ * delete walks the whole table in the kernel, so deletes match groups of
+ * flows (by destination and target) rather than single ones wherever no
+ * flow that must stay shares the group: their number follows the ports and
+ * targets involved, not the number of flows.
  */
 export class ConntrackTracker implements ConnectionTracker {
   readonly name = TRACKER_NAME;
   readonly #run: ConntrackRunner;
+  readonly #localAddresses: LocalAddresses;
   readonly #log: Logger;
 
-  constructor(run: ConntrackRunner, log: Logger) {
+  constructor(run: ConntrackRunner, localAddresses: LocalAddresses, log: Logger) {
     this.#run = run;
+    this.#localAddresses = localAddresses;
     this.#log = log;
   }
 
@@ -60,61 +78,27 @@ export class ConntrackTracker implements ConnectionTracker {
     const result = await this.#run(['-R', '-'], batchText(commands));
     if (!succeeded(result)) throw failure('deleting flows', result);
     this.#log.debug(
-      { portMappings: removals.portMappings.length, subnets: removals.subnets, published: removals.published.length, deletes: commands.length },
+      {
+        portMappings: removals.portMappings.length,
+        subnets: removals.subnets,
+        published: removals.published.length,
+        strays: removals.strays !== undefined,
+        deletes: commands.length,
+      },
       'forgot stale flows',
     );
-  }
-
-  /** The deletes for the flows DNATed into the strays' subnets that none of their mappings made. */
-  async #strayCommands(strays: StrayFlows | undefined): Promise<ConntrackCommand[]> {
-    if (strays === undefined || strays.subnets.length === 0) return [];
-    const result = await this.#run(listNatCommand(undefined));
-    if (result.exitCode !== 0) throw failure('listing NATed flows', result);
-    const subnets = strays.subnets.map(mustParseIPv4Prefix);
-    const byTarget = new Map<string, PortMapping[]>();
-    for (const m of strays.portMappings) byTarget.set(m.containerIp, [...(byTarget.get(m.containerIp) ?? []), m]);
-    const commands: ConntrackCommand[] = [];
-    for (const entry of parseEntries(result.stdout)) {
-      const target = parseIPv4(entry.reply.src);
-      if (target === undefined || !subnets.some((subnet) => contains(subnet, target))) continue;
-      if (byTarget.get(entry.reply.src)?.some((m) => dnatedBy(m, entry))) continue;
-      // Only a TCP, UDP or SCTP flow can be a mapping's: any other was DNATed by someone else's rule, and is theirs.
-      const protocol = PROTOCOLS.find((p) => p === entry.protocol);
-      if (protocol !== undefined) commands.push(deleteFlowCommand(protocol, entry.original));
-    }
-    return commands;
-  }
-
-  /** The deletes for the untranslated, unanswered flows that would keep the published mappings' ports from them. */
-  async #shadowingCommands(mappings: readonly PortMapping[]): Promise<ConntrackCommand[]> {
-    const commands: ConntrackCommand[] = [];
-    for (const [protocol, ofProtocol] of groupByProtocol(mappings)) {
-      const [first] = ofProtocol;
-      const onePort = first !== undefined && ofProtocol.every((m) => portCount(m) === 1 && m.hostPort === first.hostPort);
-      const result = await this.#run(listCommand(protocol, onePort ? first.hostPort : undefined));
-      if (result.exitCode !== 0) throw failure(`listing ${protocol} flows`, result);
-      const byPort = new Map<number, PortMapping[]>();
-      for (const m of ofProtocol) {
-        for (let port = m.hostPort; port <= m.hostPortEnd; port++) byPort.set(port, [...(byPort.get(port) ?? []), m]);
-      }
-      for (const entry of parseEntries(result.stdout)) {
-        if (byPort.get(entry.original.dport)?.some((m) => shadows(entry, m))) commands.push(deleteFlowCommand(protocol, entry.original));
-      }
-    }
-    return commands;
   }
 
   /** The deletes for the mappings: port by port when few, else only for the ports that have DNATed entries. */
   async #mappingCommands(mappings: readonly PortMapping[]): Promise<ConntrackCommand[]> {
     if (deletesDirectly(mappings)) return deleteMappingCommands(mappings);
     const commands = new Map<string, ConntrackCommand>();
-    for (const [protocol, ofProtocol] of groupByProtocol(mappings)) {
-      const byContainer = new Map<string, PortMapping[]>();
-      for (const m of ofProtocol) byContainer.set(m.containerIp, [...(byContainer.get(m.containerIp) ?? []), m]);
+    for (const [protocol, ofProtocol] of groupBy(mappings, (m) => m.protocol)) {
+      const byPort = byHostPort(ofProtocol);
       const result = await this.#run(listNatCommand(protocol));
       if (result.exitCode !== 0) throw failure(`listing ${protocol} flows`, result);
       for (const entry of parseEntries(result.stdout)) {
-        const m = byContainer.get(entry.reply.src)?.find((candidate) => dnatedBy(candidate, entry));
+        const m = byPort.get(entry.original.dport)?.find((candidate) => dnatedBy(candidate, entry));
         if (m === undefined) continue;
         const command = deletePortCommand(m, entry.original.dport);
         commands.set(command.join(' '), command);
@@ -122,12 +106,103 @@ export class ConntrackTracker implements ConnectionTracker {
     }
     return [...commands.values()];
   }
+
+  /**
+   * The deletes for the untranslated, unanswered flows that would keep the
+   * published mappings' ports from them, by destination address and port.
+   */
+  async #shadowingCommands(mappings: readonly PortMapping[]): Promise<ConntrackCommand[]> {
+    if (mappings.length === 0) return [];
+    const local = mappings.some((m) => m.hostIp === '') ? await this.#localAddresses() : [];
+    const isLocal = (address: string): boolean => within(local, address);
+    const commands: ConntrackCommand[] = [];
+    for (const [protocol, ofProtocol] of groupBy(mappings, (m) => m.protocol)) {
+      const [first] = ofProtocol;
+      const onePort = first !== undefined && ofProtocol.every((m) => portCount(m) === 1 && m.hostPort === first.hostPort);
+      const result = await this.#run(listCommand(protocol, onePort ? first.hostPort : undefined));
+      if (result.exitCode !== 0) throw failure(`listing ${protocol} flows`, result);
+      const byPort = byHostPort(ofProtocol);
+      const groups = new Map<string, EntryGroup>();
+      for (const entry of parseEntries(result.stdout)) {
+        if (!untranslated(entry)) continue;
+        const doomed = byPort.get(entry.original.dport)?.some((m) => shadows(entry, m, isLocal)) === true;
+        addToGroup(groups, `${entry.original.dst} ${entry.original.dport}`, entry, doomed);
+      }
+      commands.push(...groupCommands(groups, (entry) => deleteUntranslatedCommand(protocol, entry.original), protocol));
+    }
+    return commands;
+  }
+
+  /** The deletes for the flows DNATed into the strays' subnets that none of their mappings made, by destination and target. */
+  async #strayCommands(strays: StrayFlows | undefined): Promise<ConntrackCommand[]> {
+    if (strays === undefined || strays.subnets.length === 0) return [];
+    const result = await this.#run(listNatCommand(undefined));
+    if (result.exitCode !== 0) throw failure('listing NATed flows', result);
+    const subnets = strays.subnets.map(mustParseIPv4Prefix);
+    const byProtocol = new Map([...groupBy(strays.portMappings, (m) => m.protocol)].map(([p, ms]) => [p, byHostPort(ms)]));
+    const groups = new Map<Protocol, Map<string, EntryGroup>>();
+    for (const entry of parseEntries(result.stdout)) {
+      // Only a TCP, UDP or SCTP flow can be a mapping's: any other was DNATed by someone else's rule, and is theirs.
+      const protocol = PROTOCOLS.find((p) => p === entry.protocol);
+      if (protocol === undefined || !within(subnets, entry.reply.src)) continue;
+      const explained = byProtocol.get(protocol)?.get(entry.original.dport)?.some((m) => explains(m, entry)) === true;
+      const { original, reply } = entry;
+      const ofProtocol = groups.get(protocol) ?? new Map<string, EntryGroup>();
+      groups.set(protocol, ofProtocol);
+      addToGroup(ofProtocol, `${original.dst} ${original.dport} ${reply.src} ${reply.sport}`, entry, !explained);
+    }
+    return [...groups].flatMap(([protocol, ofProtocol]) => groupCommands(ofProtocol, (entry) => deleteDnatedCommand(protocol, entry), protocol));
+  }
 }
 
-function groupByProtocol(mappings: readonly PortMapping[]): Map<Protocol, PortMapping[]> {
-  const byProtocol = new Map<Protocol, PortMapping[]>();
-  for (const m of mappings) byProtocol.set(m.protocol, [...(byProtocol.get(m.protocol) ?? []), m]);
-  return byProtocol;
+function addToGroup(groups: Map<string, EntryGroup>, key: string, entry: ConntrackEntry, doomed: boolean): void {
+  const group = groups.get(key) ?? { doomed: [], keeps: false };
+  groups.set(key, group);
+  if (doomed) group.doomed.push(entry);
+  else group.keeps = true;
+}
+
+/** One delete for each group whose listed flows all go, made by `wholeGroup` from any of them; one per flow where some stay. */
+function groupCommands(
+  groups: ReadonlyMap<string, EntryGroup>,
+  wholeGroup: (entry: ConntrackEntry) => ConntrackCommand,
+  protocol: Protocol,
+): ConntrackCommand[] {
+  return [...groups.values()].flatMap(({ doomed, keeps }) => {
+    const [first] = doomed;
+    if (first === undefined) return [];
+    return keeps ? doomed.map((entry) => deleteFlowCommand(protocol, entry)) : [wholeGroup(first)];
+  });
+}
+
+/** Whether `address` lies in one of `prefixes`. */
+function within(prefixes: readonly IPv4Prefix[], address: string): boolean {
+  const parsed = parseIPv4(address);
+  return parsed !== undefined && prefixes.some((prefix) => contains(prefix, parsed));
+}
+
+function groupBy<K, T>(items: readonly T[], keyOf: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [item]);
+    else group.push(item);
+  }
+  return groups;
+}
+
+/** The mappings by each of their host ports. */
+function byHostPort(mappings: readonly PortMapping[]): Map<number, PortMapping[]> {
+  const byPort = new Map<number, PortMapping[]>();
+  for (const m of mappings) {
+    for (let port = m.hostPort; port <= m.hostPortEnd; port++) {
+      const onPort = byPort.get(port);
+      if (onPort === undefined) byPort.set(port, [m]);
+      else onPort.push(m);
+    }
+  }
+  return byPort;
 }
 
 function succeeded(result: ConntrackResult): boolean {

@@ -3,25 +3,44 @@
 // by port and listing first.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { silentLogger, type PortMapping } from '@router-service/core';
+import { mustParseIPv4Prefix, silentLogger, type ConnectionRemovals, type PortMapping } from '@router-service/core';
 import {
   ConntrackTracker,
   DIRECT_DELETE_LIMIT,
   batchText,
+  deleteDnatedCommand,
   deleteFlowCommand,
   deleteMappingCommands,
   deleteSubnetCommands,
+  deleteUntranslatedCommand,
   dnatedBy,
   execaConntrackRunner,
+  explains,
   listCommand,
+  listNatCommand,
   parseEntries,
+  parseLocalRoutes,
   shadows,
   type ConntrackEntry,
   type ConntrackResult,
+  type ConntrackRunner,
 } from '../src/index.js';
 
 function mapping(fields: Partial<PortMapping> = {}): PortMapping {
   return { protocol: 'tcp', hostIp: '', hostPort: 8080, hostPortEnd: 8080, containerIp: '172.18.0.2', containerPort: 80, vlan: 100, sources: [], ...fields };
+}
+
+/** The router's own addresses in these tests, as the local routing table would list them. */
+const LOCAL = ['127.0.0.0/8', '192.168.64.2/32', '192.168.64.3/32'];
+
+/** A tracker on `run` whose router has the LOCAL addresses. */
+function trackerOn(run: ConntrackRunner): ConntrackTracker {
+  return new ConntrackTracker(run, async () => LOCAL.map(mustParseIPv4Prefix), silentLogger);
+}
+
+/** A forget's removals: those given, nothing else. */
+function removals(fields: Partial<ConnectionRemovals>): ConnectionRemovals {
+  return { portMappings: [], subnets: [], published: [], strays: undefined, ...fields };
 }
 
 /** A runner that records every call and answers from a script. */
@@ -102,36 +121,67 @@ describe('listings', () => {
     assert.equal(dnatedBy({ ...range, protocol: 'udp', hostIp: '192.168.64.2' }, udp), false);
   });
 
-  test('an entry shadows a published mapping when it is unanswered, untranslated and to one of its ports', () => {
+  test('an entry shadows a published mapping when it is unanswered, untranslated, allowed and to one of its ports on the router', () => {
     const [entry] = parseEntries(untranslated) as [ConntrackEntry];
     const dns = mapping({ protocol: 'udp', hostPort: 5353, hostPortEnd: 5353, containerPort: 53 });
-    assert.equal(shadows(entry, dns), true);
-    assert.equal(shadows(entry, { ...dns, hostIp: '192.168.64.2' }), true);
-    assert.equal(shadows(entry, { ...dns, hostIp: '192.168.64.3' }), false, 'another host address');
-    assert.equal(shadows(entry, { ...dns, hostPort: 5350, hostPortEnd: 5352 }), false, 'another port');
-    assert.equal(shadows(entry, { ...dns, protocol: 'tcp' }), false, 'another protocol');
-    assert.equal(shadows({ ...entry, replied: true }, dns), false, 'answered: the router was serving it');
+    const local = (address: string) => address === '192.168.64.2';
+    assert.equal(shadows(entry, dns, local), true);
+    assert.equal(shadows(entry, dns, () => false), false, 'forwarded past the router: not addressed to it');
+    assert.equal(shadows(entry, { ...dns, hostIp: '192.168.64.2' }, () => false), true, 'a host address is matched as it is');
+    assert.equal(shadows(entry, { ...dns, hostIp: '192.168.64.3' }, local), false, 'another host address');
+    assert.equal(shadows(entry, { ...dns, hostPort: 5350, hostPortEnd: 5352 }, local), false, 'another port');
+    assert.equal(shadows(entry, { ...dns, protocol: 'tcp' }, local), false, 'another protocol');
+    assert.equal(shadows(entry, { ...dns, sources: ['10.0.0.0/8'] }, local), false, 'a source the mapping does not let in');
+    assert.equal(shadows(entry, { ...dns, sources: ['10.0.0.0/8', '192.168.64.0/24'] }, local), true);
+    assert.equal(shadows({ ...entry, replied: true }, dns, local), false, 'answered: the router was serving it');
     const dnated = { ...entry, reply: { ...entry.reply, src: '172.18.0.2', sport: 53 } };
-    assert.equal(shadows(dnated, dns), false, 'DNATed: a mapping already has it');
+    assert.equal(shadows(dnated, dns, local), false, 'DNATed: a mapping already has it');
     const masqueraded = { ...entry, reply: { ...entry.reply, dst: '192.168.64.2', dport: 61000 } };
-    assert.equal(shadows(masqueraded, dns), false, 'SNATed: a flow leaving through the router');
+    assert.equal(shadows(masqueraded, dns, local), false, 'SNATed: a flow leaving through the router');
   });
 
-  test('listing one port or all of a protocol; deleting one flow by its original tuple', () => {
+  test('a mapping explains a DNATed entry only from a source it lets in', () => {
+    const [, udp] = parseEntries(listing) as [ConntrackEntry, ConntrackEntry];
+    const m = mapping({ protocol: 'udp', hostPort: 8084, hostPortEnd: 8084, containerPort: 84 });
+    assert.equal(explains(m, udp), true);
+    assert.equal(explains({ ...m, sources: ['192.168.64.0/24'] }, udp), true);
+    assert.equal(explains({ ...m, sources: ['10.0.0.0/8'] }, udp), false);
+  });
+
+  test('listings of one port, a protocol or every NATed flow; deletes of one flow, of a destination untranslated, of a destination DNATed', () => {
     assert.deepEqual(listCommand('udp', 5353), ['-L', '-f', 'ipv4', '-p', 'udp', '--orig-port-dst', '5353']);
     assert.deepEqual(listCommand('udp', undefined), ['-L', '-f', 'ipv4', '-p', 'udp']);
+    assert.deepEqual(listNatCommand(undefined), ['-L', '-f', 'ipv4', '--dst-nat']);
     const [entry] = parseEntries(untranslated) as [ConntrackEntry];
-    assert.deepEqual(deleteFlowCommand('udp', entry.original), [
-      '-D', '-f', 'ipv4', '-p', 'udp',
-      '--orig-src', '192.168.64.1', '--orig-dst', '192.168.64.2', '--orig-port-src', '41000', '--orig-port-dst', '5353',
+    assert.deepEqual(deleteFlowCommand('udp', entry), [
+      '-D', '-f', 'ipv4', '-p', 'udp', '--orig-dst', '192.168.64.2', '--orig-port-dst', '5353', '--reply-src', '192.168.64.2', '--reply-port-src', '5353',
+      '--orig-src', '192.168.64.1', '--orig-port-src', '41000',
     ]);
+    assert.deepEqual(deleteUntranslatedCommand('udp', entry.original), [
+      '-D', '-f', 'ipv4', '-p', 'udp', '--orig-dst', '192.168.64.2', '--orig-port-dst', '5353', '--reply-src', '192.168.64.2', '--reply-port-src', '5353',
+    ]);
+    const [tcp] = parseEntries(listing) as [ConntrackEntry];
+    assert.deepEqual(deleteDnatedCommand('tcp', tcp), [
+      '-D', '-f', 'ipv4', '-p', 'tcp', '--orig-dst', '192.168.64.2', '--orig-port-dst', '8083', '--reply-src', '172.18.0.2', '--reply-port-src', '83', '--dst-nat',
+    ]);
+  });
+});
+
+describe('parseLocalRoutes', () => {
+  test('takes the destinations of the local routes, a bare address as a /32', () => {
+    const json = JSON.stringify([
+      { type: 'local', dst: '127.0.0.0/8', dev: 'lo', prefsrc: '127.0.0.1' },
+      { type: 'local', dst: '192.168.64.2', dev: 'eth0', prefsrc: '192.168.64.2' },
+      { type: 'local', dev: 'weird' },
+    ]);
+    assert.deepEqual(parseLocalRoutes(json), [mustParseIPv4Prefix('127.0.0.0/8'), mustParseIPv4Prefix('192.168.64.2/32')]);
   });
 });
 
 describe('ConntrackTracker', () => {
   test('few ports: one batch of deletes, nothing listed', async () => {
     const { calls, run } = scriptedRunner();
-    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [mapping()], subnets: ['172.19.0.0/16'], published: [], strays: undefined });
+    await trackerOn(run).forget(removals({ portMappings: [mapping()], subnets: ['172.19.0.0/16'] }));
     assert.deepEqual(calls, [
       {
         args: ['-R', '-'],
@@ -160,7 +210,7 @@ describe('ConntrackTracker', () => {
     );
     const range = mapping({ hostPort: 9000, hostPortEnd: 9000 + DIRECT_DELETE_LIMIT, containerPort: 9100 });
     const dns = mapping({ protocol: 'udp', hostPort: 53, hostPortEnd: 53, containerPort: 53 });
-    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [range, dns], subnets: [], published: [], strays: undefined });
+    await trackerOn(run).forget(removals({ portMappings: [range, dns] }));
     assert.deepEqual(calls, [
       { args: ['-L', '-f', 'ipv4', '-p', 'tcp', '--dst-nat'], input: undefined },
       { args: ['-L', '-f', 'ipv4', '-p', 'udp', '--dst-nat'], input: undefined },
@@ -168,25 +218,34 @@ describe('ConntrackTracker', () => {
     ]);
   });
 
-  test('published ports: one listing of the one port, or of the protocol, then deletes for the shadowing flows only', async () => {
-    const udpEntry = (sport: number, dport: number, unreplied: boolean) =>
-      `udp 17 29 src=192.168.64.1 dst=192.168.64.2 sport=${sport} dport=${dport} ${unreplied ? '[UNREPLIED] ' : ''}` +
-      `src=192.168.64.2 dst=192.168.64.1 sport=${dport} dport=${sport} mark=0 use=1\n`;
-    const listed = udpEntry(41000, 5353, true) + udpEntry(41001, 5353, false) + udpEntry(41002, 6001, true) + udpEntry(41003, 7000, true);
+  test('published ports: one listing of the one port, or of the protocol; one delete per destination, or per flow where some must stay', async () => {
+    const udpEntry = (sport: number, dst: string, dport: number, unreplied: boolean) =>
+      `udp 17 29 src=192.168.64.1 dst=${dst} sport=${sport} dport=${dport} ${unreplied ? '[UNREPLIED] ' : ''}` +
+      `src=${dst} dst=192.168.64.1 sport=${dport} dport=${sport} mark=0 use=1\n`;
+    const listed =
+      udpEntry(41000, '192.168.64.2', 5353, true) +
+      udpEntry(41001, '192.168.64.2', 5353, false) + // answered by the router: stays, so 5353's flows go one by one
+      udpEntry(41002, '192.168.64.2', 6001, true) +
+      udpEntry(41003, '192.168.64.2', 6001, true) + // two on 6001, all going: one delete
+      udpEntry(41004, '192.168.64.3', 6001, true) + // another local address: its own delete
+      udpEntry(41005, '8.8.8.8', 6002, true) + // forwarded, not to the router: stays
+      udpEntry(41006, '192.168.64.2', 7000, true); // no mapping
     const { calls, run } = scriptedRunner((args) => (args[0] === '-L' ? { stdout: listed } : {}));
-    const tracker = new ConntrackTracker(run, silentLogger);
+    const tracker = trackerOn(run);
     const dns = mapping({ protocol: 'udp', hostPort: 5353, hostPortEnd: 5353, containerPort: 53 });
-    await tracker.forget({ portMappings: [], subnets: [], published: [dns], strays: undefined });
+    await tracker.forget(removals({ published: [dns] }));
     const range = mapping({ protocol: 'udp', hostPort: 6000, hostPortEnd: 6009, containerPort: 7000 });
-    await tracker.forget({ portMappings: [], subnets: [], published: [dns, range], strays: undefined });
-    const deleteLine = (sport: number, dport: number) =>
-      `-D -f ipv4 -p udp --orig-src 192.168.64.1 --orig-dst 192.168.64.2 --orig-port-src ${sport} --orig-port-dst ${dport}\n`;
+    await tracker.forget(removals({ published: [dns, range] }));
+    const flowLine = (sport: number, dport: number) =>
+      `-D -f ipv4 -p udp --orig-dst 192.168.64.2 --orig-port-dst ${dport} --reply-src 192.168.64.2 --reply-port-src ${dport} --orig-src 192.168.64.1 --orig-port-src ${sport}\n`;
+    const destinationLine = (dst: string, dport: number) =>
+      `-D -f ipv4 -p udp --orig-dst ${dst} --orig-port-dst ${dport} --reply-src ${dst} --reply-port-src ${dport}\n`;
     assert.deepEqual(calls, [
       { args: ['-L', '-f', 'ipv4', '-p', 'udp', '--orig-port-dst', '5353'], input: undefined },
       // The scripted listing ignores the port filter: only the port's shadowing flow is deleted all the same.
-      { args: ['-R', '-'], input: deleteLine(41000, 5353) },
+      { args: ['-R', '-'], input: flowLine(41000, 5353) },
       { args: ['-L', '-f', 'ipv4', '-p', 'udp'], input: undefined },
-      { args: ['-R', '-'], input: deleteLine(41000, 5353) + deleteLine(41002, 6001) },
+      { args: ['-R', '-'], input: flowLine(41000, 5353) + destinationLine('192.168.64.2', 6001) + destinationLine('192.168.64.3', 6001) },
     ]);
   });
 
@@ -197,47 +256,47 @@ describe('ConntrackTracker', () => {
     const listed =
       dnated('tcp', 40000, 8080, '172.18.0.2', 80) + // explained by web
       dnated('tcp', 40001, 8081, '172.18.0.2', 80) + // a stray: no mapping on 8081
-      dnated('udp', 40002, 8080, '172.18.0.2', 80) + // a stray: web is TCP
-      dnated('tcp', 40003, 8080, '10.20.0.2', 80) + // DNATed outside our subnets: not ours
-      dnated('dccp', 40004, 8082, '172.18.0.3', 80); // no mapping has this protocol: not ours
+      dnated('tcp', 40002, 8081, '172.18.0.2', 80) + // the same destination and target: one delete for both
+      dnated('udp', 40003, 8080, '172.18.0.2', 80) + // a stray: web is TCP
+      dnated('tcp', 40004, 8082, '172.18.0.4', 80) + // a stray: onlyFromLan does not let 192.168.64.1 in...
+      dnated('tcp', 40005, 8082, '172.18.0.4', 80).replace('src=192.168.64.1 dst=192.168.64.2', 'src=10.1.0.9 dst=192.168.64.2') + // ...but 10.1.0.9
+      dnated('tcp', 40006, 8080, '10.20.0.2', 80) + // DNATed outside our subnets: not ours
+      dnated('dccp', 40007, 8083, '172.18.0.3', 80); // no mapping has this protocol: not ours
     const { calls, run } = scriptedRunner((args) => (args[0] === '-L' ? { stdout: listed } : {}));
     const web = mapping();
-    await new ConntrackTracker(run, silentLogger).forget({
-      portMappings: [],
-      subnets: [],
-      published: [],
-      strays: { subnets: ['172.18.0.0/16'], portMappings: [web] },
-    });
+    const onlyFromLan = mapping({ hostPort: 8082, hostPortEnd: 8082, containerIp: '172.18.0.4', sources: ['10.0.0.0/8'] });
+    await trackerOn(run).forget(removals({ strays: { subnets: ['172.18.0.0/16'], portMappings: [web, onlyFromLan] } }));
     assert.deepEqual(calls, [
       { args: ['-L', '-f', 'ipv4', '--dst-nat'], input: undefined },
       {
         args: ['-R', '-'],
         input:
-          '-D -f ipv4 -p tcp --orig-src 192.168.64.1 --orig-dst 192.168.64.2 --orig-port-src 40001 --orig-port-dst 8081\n' +
-          '-D -f ipv4 -p udp --orig-src 192.168.64.1 --orig-dst 192.168.64.2 --orig-port-src 40002 --orig-port-dst 8080\n',
+          '-D -f ipv4 -p tcp --orig-dst 192.168.64.2 --orig-port-dst 8081 --reply-src 172.18.0.2 --reply-port-src 80 --dst-nat\n' +
+          '-D -f ipv4 -p tcp --orig-dst 192.168.64.2 --orig-port-dst 8082 --reply-src 172.18.0.4 --reply-port-src 80 --orig-src 192.168.64.1 --orig-port-src 40004\n' +
+          '-D -f ipv4 -p udp --orig-dst 192.168.64.2 --orig-port-dst 8080 --reply-src 172.18.0.2 --reply-port-src 80 --dst-nat\n',
       },
     ]);
   });
 
   test('nothing to forget runs nothing', async () => {
     const { calls, run } = scriptedRunner();
-    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [], subnets: [], published: [], strays: undefined });
-    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [mapping({ hostPort: 1, hostPortEnd: 100 })], subnets: [], published: [], strays: undefined });
-    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [], subnets: [], published: [mapping({ protocol: 'udp' })], strays: undefined });
-    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [], subnets: [], published: [], strays: { subnets: ['172.18.0.0/16'], portMappings: [] } });
-    await new ConntrackTracker(run, silentLogger).forget({ portMappings: [], subnets: [], published: [], strays: { subnets: [], portMappings: [] } });
+    await trackerOn(run).forget(removals({}));
+    await trackerOn(run).forget(removals({ portMappings: [mapping({ hostPort: 1, hostPortEnd: 100 })] }));
+    await trackerOn(run).forget(removals({ published: [mapping({ protocol: 'udp' })] }));
+    await trackerOn(run).forget(removals({ strays: { subnets: ['172.18.0.0/16'], portMappings: [] } }));
+    await trackerOn(run).forget(removals({ strays: { subnets: [], portMappings: [] } }));
     assert.deepEqual(calls.map((c) => c.args[0]), ['-L', '-L', '-L'], 'a listing without entries deletes nothing; no network, no listing');
   });
 
   test('"0 flow entries have been deleted" with exit status 1 is success; other failures name what failed', async () => {
     const nothing = scriptedRunner(() => ({ exitCode: 1, stderr: 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.\n' }));
-    await new ConntrackTracker(nothing.run, silentLogger).forget({ portMappings: [mapping()], subnets: [], published: [], strays: undefined });
+    await trackerOn(nothing.run).forget(removals({ portMappings: [mapping()] }));
     const denied = scriptedRunner(() => ({ exitCode: 1, stderr: 'conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted\n' }));
-    await assert.rejects(new ConntrackTracker(denied.run, silentLogger).forget({ portMappings: [mapping()], subnets: [], published: [], strays: undefined }), {
+    await assert.rejects(trackerOn(denied.run).forget(removals({ portMappings: [mapping()] })), {
       message: 'conntrack: deleting flows: exit status 1: conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted',
     });
     await assert.rejects(
-      new ConntrackTracker(denied.run, silentLogger).forget({ portMappings: [mapping({ hostPortEnd: 9000 })], subnets: [], published: [], strays: undefined }),
+      trackerOn(denied.run).forget(removals({ portMappings: [mapping({ hostPortEnd: 9000 })] })),
       { message: /^conntrack: listing tcp flows: exit status 1: .*Operation not permitted$/ },
     );
   });

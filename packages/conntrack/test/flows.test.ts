@@ -16,6 +16,7 @@ import { Netns, vethArgs } from '@router-service/test-support';
 import { DIRECT_DELETE_LIMIT, createConntrackTracker } from '../src/index.js';
 
 const NFT = '/usr/sbin/nft';
+const CONNTRACK = '/usr/sbin/conntrack';
 const ROUTER_UP = '10.99.0.1';
 const OUTSIDE = '10.99.0.2';
 const GATEWAY = '172.30.0.1';
@@ -191,6 +192,13 @@ function dnatRule(f: Flow): string {
   return `ip daddr ${ROUTER_UP} udp dport ${f.port} dnat to ${CONTAINER}:${f.target}`;
 }
 
+/** The router's conntrack listing of the UDP entries to `port`. */
+async function udpEntries(port: number): Promise<string> {
+  const result = await router.exec(CONNTRACK, ['-L', '-f', 'ipv4', '-p', 'udp', '--orig-port-dst', String(port)]);
+  if (result.code !== 0) throw new Error(`conntrack -L in ${router.name}: ${result.output}`);
+  return result.stdout;
+}
+
 function udpMapping(hostPort: number, hostPortEnd: number, containerPort: number): PortMapping {
   return { protocol: 'udp', hostIp: '', hostPort, hostPortEnd, containerIp: CONTAINER, containerPort, vlan: 100, sources: [] };
 }
@@ -247,8 +255,8 @@ describe('forget', () => {
     assert.equal(server.got('m3')?.from, CONTAINER, 'the forgotten flow was still masqueraded');
   });
 
-  test('lets newly published UDP ports take over the flows that reached the router before them, not those it answered', async () => {
-    const server = await Recorder.start(container, CONTAINER, [53, 54, 55]);
+  test('lets newly published UDP ports take over the flows that reached the router before them, and no other flow', async () => {
+    const server = await Recorder.start(container, CONTAINER, [53, 54, 55, 56, 57]);
     recorders.push(server);
     // The router itself answers on 5302.
     const routerServer = await Recorder.start(router, ROUTER_UP, [5302]);
@@ -258,25 +266,40 @@ describe('forget', () => {
       { name: 'early', sport: 42000, port: 5301, target: 53 },
       { name: 'served', sport: 42001, port: 5302, target: 54 },
       { name: 'alone', sport: 42002, port: 5303, target: 55 },
+      { name: 'excluded', sport: 42003, port: 5304, target: 56 },
+      { name: 'beside', sport: 42004, port: 5305, target: 57 },
     ];
     const sendAll = (round: number) => sendFromOutside(flows, round);
+    // A container's flow to the outside's 5301, routed without NAT and unanswered: not addressed to the router.
+    const forwarded = () => send(container, CONTAINER, 42010, OUTSIDE, 5301, 'forwarded');
+    // The router's own flow to 5305, beside the outside's, from a source 5305's mapping does not let in.
+    const own = () => send(router, ROUTER_UP, 42011, ROUTER_UP, 5305, 'own');
     await dropNatRules();
-    assert.deepEqual(await sendAll(1), { early: false, served: true, alone: false }, 'only the router answers, on 5302');
+    const before = { early: false, served: true, alone: false, excluded: false, beside: false };
+    assert.deepEqual(await sendAll(1), before, 'only the router answers, on 5302');
+    assert.equal(await forwarded(), false);
+    assert.equal(await own(), false);
 
     await natRules(flows.map(dnatRule), []);
-    assert.deepEqual(await sendAll(2), { early: false, served: true, alone: false }, 'the flows tracked before the rules pass them by');
+    assert.deepEqual(await sendAll(2), before, 'the flows tracked before the rules pass them by');
     for (const f of flows) assert.equal(server.got(`${f.name}-2`), undefined);
 
-    // Two ports: the protocol's entries are listed.
-    await tracker.forget({ portMappings: [], subnets: [], published: [udpMapping(5301, 5301, 53), udpMapping(5302, 5302, 54)], strays: undefined });
-    assert.deepEqual(await sendAll(3), { early: true, served: true, alone: false });
+    // Several ports, one that lets in only a source the outside is not, one only the outside: the protocol's entries are listed.
+    const excluded = { ...udpMapping(5304, 5304, 56), sources: ['192.0.2.0/24'] };
+    const beside = { ...udpMapping(5305, 5305, 57), sources: [`${OUTSIDE}/32`] };
+    await tracker.forget({ portMappings: [], subnets: [], published: [udpMapping(5301, 5301, 53), udpMapping(5302, 5302, 54), excluded, beside], strays: undefined });
+    assert.deepEqual(await sendAll(3), { ...before, early: true, beside: true });
+    assert.equal(server.got('beside-3')?.port, 57, 'a flow beside one that stays was not forgotten on its own');
+    assert.match(await udpEntries(5305), new RegExp(`src=${ROUTER_UP} dst=${ROUTER_UP} sport=42011`), 'the router\'s own flow was forgotten');
     assert.equal(server.got('early-3')?.port, 53);
     assert.equal(routerServer.got('served-3')?.port, 5302, 'a flow the router answered stays with it');
     assert.equal(server.got('served-3'), undefined);
+    assert.equal(server.got('excluded-3'), undefined, 'a flow from a source the mapping does not let in was forgotten');
+    assert.match(await udpEntries(5301), new RegExp(`src=${CONTAINER} dst=${OUTSIDE} sport=42010`), 'a forwarded flow was forgotten');
 
     // One port: only its entries are listed.
     await tracker.forget({ portMappings: [], subnets: [], published: [udpMapping(5303, 5303, 55)], strays: undefined });
-    assert.deepEqual(await sendAll(4), { early: true, served: true, alone: true });
+    assert.deepEqual(await sendAll(4), { ...before, early: true, beside: true, alone: true });
     assert.equal(server.got('alone-4')?.port, 55);
   });
 

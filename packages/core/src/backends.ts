@@ -127,9 +127,10 @@ export interface ConnectionRemovals {
   subnets: readonly string[];
   /**
    * UDP ports just published (after a full sync, every published UDP
-   * port): the flows to them that no NAT changed and nothing answered. A
-   * UDP sender that began before its port was published keeps its flow,
-   * and the kernel keeps delivering it to the router untranslated, so the
+   * port): the flows addressed to the router on their host ports, from
+   * sources they let in, that no NAT changed and nothing answered. A UDP
+   * sender that began before its port was published keeps its flow, and
+   * the kernel keeps delivering it to the router untranslated, so the
    * mapping would never take effect for it. Forgetting such an entry
    * changes nothing else: the next packet is matched afresh. TCP and SCTP
    * start each connection with a handshake, which the new rules see.

@@ -245,7 +245,13 @@ export class Reconciler {
     } catch (err) {
       const error = wrap(err, `forgetting the flows of changed port mappings and removed networks with ${this.#connectionTracker.name}`);
       this.#log.error(
-        { portMappings: removals.portMappings.length, subnets: removals.subnets, published: removals.published.length, err: error.message },
+        {
+          portMappings: removals.portMappings.length,
+          subnets: removals.subnets,
+          published: removals.published.length,
+          strays: removals.strays !== undefined,
+          err: error.message,
+        },
         'forgetting stale flows failed; they live on until a resync retries',
       );
       return error;
