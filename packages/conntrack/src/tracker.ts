@@ -27,7 +27,7 @@ import {
   type ConntrackCommand,
 } from './commands.js';
 import type { ConntrackResult, ConntrackRunner } from './conntrack-runner.js';
-import { dnatedBy, explains, parseEntries, shadows, untranslated, type ConntrackEntry } from './entries.js';
+import { dnatedBy, explains, parseEntries, shadows, type ConntrackEntry } from './entries.js';
 import type { LocalAddresses } from './local-addresses.js';
 
 export const TRACKER_NAME = 'conntrack';
@@ -36,12 +36,13 @@ export const TRACKER_NAME = 'conntrack';
 const NOTHING_DELETED = '0 flow entries have been deleted';
 
 /**
- * Listed entries that share what one delete can match: those to delete,
- * and whether the listing had others there that must stay.
+ * Listed entries that one delete can match together: those to delete, and
+ * whether that delete could also hit a flow that must stay (one listed, or
+ * one a current rule may make meanwhile), so that they go one by one.
  */
 interface EntryGroup {
   readonly doomed: ConntrackEntry[];
-  keeps: boolean;
+  oneByOne: boolean;
 }
 
 /**
@@ -68,11 +69,13 @@ export class ConntrackTracker implements ConnectionTracker {
   }
 
   async forget(removals: ConnectionRemovals): Promise<void> {
+    const local = removals.published.length > 0 || removals.strays !== undefined ? await this.#localAddresses() : [];
+    const isLocal = (address: string): boolean => within(local, address);
     const commands = [
       ...removals.subnets.flatMap(deleteSubnetCommands),
       ...(await this.#mappingCommands(removals.portMappings)),
-      ...(await this.#shadowingCommands(removals.published)),
-      ...(await this.#strayCommands(removals.strays)),
+      ...(await this.#shadowingCommands(removals.published, isLocal)),
+      ...(await this.#strayCommands(removals.strays, isLocal)),
     ];
     if (commands.length === 0) return;
     const result = await this.#run(['-R', '-'], batchText(commands));
@@ -111,10 +114,7 @@ export class ConntrackTracker implements ConnectionTracker {
    * The deletes for the untranslated, unanswered flows that would keep the
    * published mappings' ports from them, by destination address and port.
    */
-  async #shadowingCommands(mappings: readonly PortMapping[]): Promise<ConntrackCommand[]> {
-    if (mappings.length === 0) return [];
-    const local = mappings.some((m) => m.hostIp === '') ? await this.#localAddresses() : [];
-    const isLocal = (address: string): boolean => within(local, address);
+  async #shadowingCommands(mappings: readonly PortMapping[], isLocal: (address: string) => boolean): Promise<ConntrackCommand[]> {
     const commands: ConntrackCommand[] = [];
     for (const [protocol, ofProtocol] of groupBy(mappings, (m) => m.protocol)) {
       const [first] = ofProtocol;
@@ -124,9 +124,13 @@ export class ConntrackTracker implements ConnectionTracker {
       const byPort = byHostPort(ofProtocol);
       const groups = new Map<string, EntryGroup>();
       for (const entry of parseEntries(result.stdout)) {
-        if (!untranslated(entry)) continue;
-        const doomed = byPort.get(entry.original.dport)?.some((m) => shadows(entry, m, isLocal)) === true;
-        addToGroup(groups, `${entry.original.dst} ${entry.original.dport}`, entry, doomed);
+        const { original, reply } = entry;
+        // The delete of a whole group matches the flows replied to from their own destination; no other can be hit.
+        if (reply.src !== original.dst || reply.sport !== original.dport) continue;
+        const onPort = byPort.get(original.dport) ?? [];
+        const doomed = onPort.some((m) => shadows(entry, m, isLocal));
+        // A mapping that lets in some sources only leaves the others' new flows untranslated, where a whole delete would hit them.
+        addToGroup(groups, `${original.dst} ${original.dport}`, entry, doomed, !doomed || onPort.some((m) => m.sources.length > 0));
       }
       commands.push(...groupCommands(groups, (entry) => deleteUntranslatedCommand(protocol, entry.original), protocol));
     }
@@ -134,7 +138,7 @@ export class ConntrackTracker implements ConnectionTracker {
   }
 
   /** The deletes for the flows DNATed into the strays' subnets that none of their mappings made, by destination and target. */
-  async #strayCommands(strays: StrayFlows | undefined): Promise<ConntrackCommand[]> {
+  async #strayCommands(strays: StrayFlows | undefined, isLocal: (address: string) => boolean): Promise<ConntrackCommand[]> {
     if (strays === undefined || strays.subnets.length === 0) return [];
     const result = await this.#run(listNatCommand(undefined));
     if (result.exitCode !== 0) throw failure('listing NATed flows', result);
@@ -142,36 +146,39 @@ export class ConntrackTracker implements ConnectionTracker {
     const byProtocol = new Map([...groupBy(strays.portMappings, (m) => m.protocol)].map(([p, ms]) => [p, byHostPort(ms)]));
     const groups = new Map<Protocol, Map<string, EntryGroup>>();
     for (const entry of parseEntries(result.stdout)) {
-      // Only a TCP, UDP or SCTP flow can be a mapping's: any other was DNATed by someone else's rule, and is theirs.
-      const protocol = PROTOCOLS.find((p) => p === entry.protocol);
-      if (protocol === undefined || !within(subnets, entry.reply.src)) continue;
-      const explained = byProtocol.get(protocol)?.get(entry.original.dport)?.some((m) => explains(m, entry)) === true;
       const { original, reply } = entry;
+      // Only a TCP, UDP or SCTP flow addressed to the router can be a mapping's: any other was DNATed by someone else's rule.
+      const protocol = PROTOCOLS.find((p) => p === entry.protocol);
+      if (protocol === undefined || !within(subnets, reply.src) || !isLocal(original.dst)) continue;
+      const onPort = byProtocol.get(protocol)?.get(original.dport) ?? [];
+      const explained = onPort.some((m) => explains(m, entry));
+      // Where a current mapping DNATs the same way, new flows from sources it lets in may come meanwhile.
+      const ruled = explained || onPort.some((m) => dnatedBy(m, entry));
       const ofProtocol = groups.get(protocol) ?? new Map<string, EntryGroup>();
       groups.set(protocol, ofProtocol);
-      addToGroup(ofProtocol, `${original.dst} ${original.dport} ${reply.src} ${reply.sport}`, entry, !explained);
+      addToGroup(ofProtocol, `${original.dst} ${original.dport} ${reply.src} ${reply.sport}`, entry, !explained, ruled);
     }
     return [...groups].flatMap(([protocol, ofProtocol]) => groupCommands(ofProtocol, (entry) => deleteDnatedCommand(protocol, entry), protocol));
   }
 }
 
-function addToGroup(groups: Map<string, EntryGroup>, key: string, entry: ConntrackEntry, doomed: boolean): void {
-  const group = groups.get(key) ?? { doomed: [], keeps: false };
+function addToGroup(groups: Map<string, EntryGroup>, key: string, entry: ConntrackEntry, doomed: boolean, oneByOne: boolean): void {
+  const group = groups.get(key) ?? { doomed: [], oneByOne: false };
   groups.set(key, group);
   if (doomed) group.doomed.push(entry);
-  else group.keeps = true;
+  if (oneByOne) group.oneByOne = true;
 }
 
-/** One delete for each group whose listed flows all go, made by `wholeGroup` from any of them; one per flow where some stay. */
+/** One delete for each group whose flows may all go, made by `wholeGroup` from any of them; one per flow in the others. */
 function groupCommands(
   groups: ReadonlyMap<string, EntryGroup>,
   wholeGroup: (entry: ConntrackEntry) => ConntrackCommand,
   protocol: Protocol,
 ): ConntrackCommand[] {
-  return [...groups.values()].flatMap(({ doomed, keeps }) => {
+  return [...groups.values()].flatMap(({ doomed, oneByOne }) => {
     const [first] = doomed;
     if (first === undefined) return [];
-    return keeps ? doomed.map((entry) => deleteFlowCommand(protocol, entry)) : [wholeGroup(first)];
+    return oneByOne ? doomed.map((entry) => deleteFlowCommand(protocol, entry)) : [wholeGroup(first)];
   });
 }
 

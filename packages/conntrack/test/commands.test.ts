@@ -137,7 +137,7 @@ describe('listings', () => {
     const dnated = { ...entry, reply: { ...entry.reply, src: '172.18.0.2', sport: 53 } };
     assert.equal(shadows(dnated, dns, local), false, 'DNATed: a mapping already has it');
     const masqueraded = { ...entry, reply: { ...entry.reply, dst: '192.168.64.2', dport: 61000 } };
-    assert.equal(shadows(masqueraded, dns, local), false, 'SNATed: a flow leaving through the router');
+    assert.equal(shadows(masqueraded, dns, local), false, 'SNATed on the reply side');
   });
 
   test('a mapping explains a DNATed entry only from a source it lets in', () => {
@@ -172,9 +172,14 @@ describe('parseLocalRoutes', () => {
     const json = JSON.stringify([
       { type: 'local', dst: '127.0.0.0/8', dev: 'lo', prefsrc: '127.0.0.1' },
       { type: 'local', dst: '192.168.64.2', dev: 'eth0', prefsrc: '192.168.64.2' },
+      { type: 'local', dst: 'default', dev: 'lo' },
       { type: 'local', dev: 'weird' },
     ]);
-    assert.deepEqual(parseLocalRoutes(json), [mustParseIPv4Prefix('127.0.0.0/8'), mustParseIPv4Prefix('192.168.64.2/32')]);
+    assert.deepEqual(
+      parseLocalRoutes(json),
+      ['127.0.0.0/8', '192.168.64.2/32', '0.0.0.0/0'].map(mustParseIPv4Prefix),
+      'a local default route (AnyIP) makes every address the router\'s',
+    );
   });
 });
 
@@ -229,13 +234,17 @@ describe('ConntrackTracker', () => {
       udpEntry(41003, '192.168.64.2', 6001, true) + // two on 6001, all going: one delete
       udpEntry(41004, '192.168.64.3', 6001, true) + // another local address: its own delete
       udpEntry(41005, '8.8.8.8', 6002, true) + // forwarded, not to the router: stays
-      udpEntry(41006, '192.168.64.2', 7000, true); // no mapping
+      udpEntry(41006, '192.168.64.2', 7000, true) + // no mapping
+      udpEntry(41007, '192.168.64.2', 6003, true).replace(/dst=192.168.64.1 sport=6003/, 'dst=10.0.0.99 sport=6003') + // SNATed on the reply side: stays...
+      udpEntry(41008, '192.168.64.2', 6003, true) + // ...so 6003's shadowing flow goes alone
+      udpEntry(41009, '192.168.64.2', 6100, true); // on a port that lets in some sources only: goes alone
     const { calls, run } = scriptedRunner((args) => (args[0] === '-L' ? { stdout: listed } : {}));
     const tracker = trackerOn(run);
     const dns = mapping({ protocol: 'udp', hostPort: 5353, hostPortEnd: 5353, containerPort: 53 });
     await tracker.forget(removals({ published: [dns] }));
     const range = mapping({ protocol: 'udp', hostPort: 6000, hostPortEnd: 6009, containerPort: 7000 });
-    await tracker.forget(removals({ published: [dns, range] }));
+    const lan = mapping({ protocol: 'udp', hostPort: 6100, hostPortEnd: 6100, containerPort: 7100, sources: ['192.168.64.0/24'] });
+    await tracker.forget(removals({ published: [dns, range, lan] }));
     const flowLine = (sport: number, dport: number) =>
       `-D -f ipv4 -p udp --orig-dst 192.168.64.2 --orig-port-dst ${dport} --reply-src 192.168.64.2 --reply-port-src ${dport} --orig-src 192.168.64.1 --orig-port-src ${sport}\n`;
     const destinationLine = (dst: string, dport: number) =>
@@ -245,7 +254,15 @@ describe('ConntrackTracker', () => {
       // The scripted listing ignores the port filter: only the port's shadowing flow is deleted all the same.
       { args: ['-R', '-'], input: flowLine(41000, 5353) },
       { args: ['-L', '-f', 'ipv4', '-p', 'udp'], input: undefined },
-      { args: ['-R', '-'], input: flowLine(41000, 5353) + destinationLine('192.168.64.2', 6001) + destinationLine('192.168.64.3', 6001) },
+      {
+        args: ['-R', '-'],
+        input:
+          flowLine(41000, 5353) +
+          destinationLine('192.168.64.2', 6001) +
+          destinationLine('192.168.64.3', 6001) +
+          flowLine(41008, 6003) +
+          flowLine(41009, 6100),
+      },
     ]);
   });
 
@@ -261,11 +278,14 @@ describe('ConntrackTracker', () => {
       dnated('tcp', 40004, 8082, '172.18.0.4', 80) + // a stray: onlyFromLan does not let 192.168.64.1 in...
       dnated('tcp', 40005, 8082, '172.18.0.4', 80).replace('src=192.168.64.1 dst=192.168.64.2', 'src=10.1.0.9 dst=192.168.64.2') + // ...but 10.1.0.9
       dnated('tcp', 40006, 8080, '10.20.0.2', 80) + // DNATed outside our subnets: not ours
-      dnated('dccp', 40007, 8083, '172.18.0.3', 80); // no mapping has this protocol: not ours
+      dnated('dccp', 40007, 8083, '172.18.0.3', 80) + // no mapping has this protocol: not ours
+      dnated('tcp', 40008, 8084, '172.18.0.5', 80) + // a stray, but onlyFromLan2 DNATs the same way: goes alone
+      dnated('tcp', 40009, 8085, '172.18.0.6', 80).replace('dst=192.168.64.2', 'dst=203.0.113.7'); // not addressed to the router: not ours
     const { calls, run } = scriptedRunner((args) => (args[0] === '-L' ? { stdout: listed } : {}));
     const web = mapping();
     const onlyFromLan = mapping({ hostPort: 8082, hostPortEnd: 8082, containerIp: '172.18.0.4', sources: ['10.0.0.0/8'] });
-    await trackerOn(run).forget(removals({ strays: { subnets: ['172.18.0.0/16'], portMappings: [web, onlyFromLan] } }));
+    const onlyFromLan2 = { ...onlyFromLan, hostPort: 8084, hostPortEnd: 8084, containerIp: '172.18.0.5' };
+    await trackerOn(run).forget(removals({ strays: { subnets: ['172.18.0.0/16'], portMappings: [web, onlyFromLan, onlyFromLan2] } }));
     assert.deepEqual(calls, [
       { args: ['-L', '-f', 'ipv4', '--dst-nat'], input: undefined },
       {
@@ -273,6 +293,7 @@ describe('ConntrackTracker', () => {
         input:
           '-D -f ipv4 -p tcp --orig-dst 192.168.64.2 --orig-port-dst 8081 --reply-src 172.18.0.2 --reply-port-src 80 --dst-nat\n' +
           '-D -f ipv4 -p tcp --orig-dst 192.168.64.2 --orig-port-dst 8082 --reply-src 172.18.0.4 --reply-port-src 80 --orig-src 192.168.64.1 --orig-port-src 40004\n' +
+          '-D -f ipv4 -p tcp --orig-dst 192.168.64.2 --orig-port-dst 8084 --reply-src 172.18.0.5 --reply-port-src 80 --orig-src 192.168.64.1 --orig-port-src 40008\n' +
           '-D -f ipv4 -p udp --orig-dst 192.168.64.2 --orig-port-dst 8080 --reply-src 172.18.0.2 --reply-port-src 80 --dst-nat\n',
       },
     ]);

@@ -127,8 +127,9 @@ export interface ConnectionRemovals {
   subnets: readonly string[];
   /**
    * UDP ports just published (after a full sync, every published UDP
-   * port): the flows addressed to the router on their host ports, from
-   * sources they let in, that no NAT changed and nothing answered. A UDP
+   * port): the flows their rules would DNAT (to the router's addresses, or
+   * the host address, on a host port, from a source they let in) that no
+   * NAT changed and nothing answered. A UDP
    * sender that began before its port was published keeps its flow, and
    * the kernel keeps delivering it to the router untranslated, so the
    * mapping would never take effect for it. Forgetting such an entry
@@ -137,10 +138,11 @@ export interface ConnectionRemovals {
    */
   published: readonly PortMapping[];
   /**
-   * Set by the first firewall sync of a start: the flows DNATed into our
-   * networks that no published mapping explains are forgotten too. Only a
-   * mapping removed while nothing could forget its flows leaves those
-   * behind: the service stopped between storing the removal and applying it.
+   * Set by the first firewall sync of a start: the flows to the router
+   * DNATed into our networks that no published mapping explains are
+   * forgotten too. Only a mapping removed while nothing could forget its
+   * flows leaves those behind: the service stopped between storing the
+   * removal and applying it.
    */
   strays: StrayFlows | undefined;
 }
