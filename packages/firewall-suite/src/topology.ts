@@ -77,13 +77,13 @@ if (proto === 'tcp') {
 
 // Sends one request and prints the answer; exits 1 when none comes in time.
 const CLIENT_SCRIPT = `
-const [proto, host, port, ms, local] = process.argv.slice(1);
+const [proto, host, port, ms, local, localPort] = process.argv.slice(1);
 const fail = (why) => { process.stderr.write(why + '\\n'); process.exit(1); };
 setTimeout(() => fail('no answer'), Number(ms));
 const done = (text) => { process.stdout.write(text); process.exit(0); };
 if (proto === 'tcp') {
   let data = '';
-  const s = require('node:net').connect({ host, port: Number(port), localAddress: local || undefined });
+  const s = require('node:net').connect({ host, port: Number(port), localAddress: local || undefined, localPort: Number(localPort) || undefined });
   s.on('data', (d) => { data += d; });
   s.on('end', () => done(data));
   s.on('error', (e) => fail(e.message));
@@ -91,7 +91,7 @@ if (proto === 'tcp') {
   const s = require('node:dgram').createSocket('udp4');
   s.on('message', (m) => done(m.toString()));
   s.on('error', (e) => fail(e.message));
-  s.bind({ port: 0, address: local || undefined }, () => s.send('hello', Number(port), host));
+  s.bind({ port: Number(localPort) || 0, address: local || undefined }, () => s.send('hello', Number(port), host));
 }`;
 
 const SYSCTL_SCRIPT = 'for (const [k, v] of process.argv.slice(1).map((a) => a.split("="))) require("node:fs").writeFileSync("/proc/sys/" + k, v)';
@@ -209,6 +209,8 @@ export class EchoServer {
 export interface ConnectOptions {
   /** Send from this local address (it must be configured in the namespace). */
   readonly from?: string;
+  /** Send from this local port, so that UDP requests sent one after another are one flow. */
+  readonly fromPort?: number;
   /** The client program; node for TCP and UDP, socat for SCTP unless given. */
   readonly tool?: ProbeTool;
 }
@@ -314,7 +316,7 @@ export class Topology {
       return result.code === 0 && result.stdout.trim() !== '' ? result.stdout.trim() : undefined;
     }
     if (tool === 'socat' || proto === 'sctp') throw new Error(`no ${tool} client for ${proto}`);
-    const args = ['--eval', CLIENT_SCRIPT, proto, host, String(port), String(CLIENT_TIMEOUT_MS), options.from ?? ''];
+    const args = ['--eval', CLIENT_SCRIPT, proto, host, String(port), String(CLIENT_TIMEOUT_MS), options.from ?? '', String(options.fromPort ?? '')];
     const result = await ns.exec(process.execPath, args, run);
     return result.code === 0 ? result.stdout.trim() : undefined;
   }

@@ -1,12 +1,14 @@
 /**
  * The daemon's lifecycle with one firewall backend, against the real daemon
  * in throwaway namespaces: a backend's test file calls `lifecycleSuite`
- * and gets the kill -9 loop, repair of an outside flush, the status it
- * reports, and restarts that keep exactly one copy of everything.
+ * and gets the kill -9 loop, repair of an outside flush, a UDP sender that
+ * began before its port was published, the status it reports, and
+ * restarts that keep exactly one copy of everything.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Daemon } from '@router-service/integration-tests/daemon';
+import { NET100, OUTSIDE_IP, ROUTER_UPLINK_IP, Topology } from '@router-service/firewall-suite';
 import { createRouterNs } from '@router-service/integration-tests/router-ns';
 import { runRouterctl } from '@router-service/integration-tests/routerctl';
 import type { FirewallUnderTest } from './firewall-under-test.js';
@@ -26,6 +28,8 @@ const SHORT_RESYNC = '300ms';
 /** Longer than any of these tests: no resync comes but the one at start. */
 const NO_RESYNC = '1h';
 const REPAIR_TIMEOUT_MS = 15_000;
+/** The UDP flow that starts before its port is published: the outside's source port, the router's port, the container's. */
+const EARLY_UDP = { sourcePort: 41053, hostPort: 5353, containerPort: 53 } as const;
 
 function iterationsFromEnv(): number {
   const text = process.env['LIFECYCLE_ITERATIONS'];
@@ -83,6 +87,34 @@ export function lifecycleSuite(firewall: FirewallUnderTest): void {
             (await publishedPortAnswers(topology)) ? '' : 'no answer',
           );
           assert.deepEqual(await firewall.copies(topology.router), []);
+        });
+      } finally {
+        await topology.destroy().finally(() => home.remove());
+      }
+    });
+
+    test('a UDP sender that began before its port was published reaches the container once it is', async () => {
+      const topology = await Topology.create();
+      const home = await RouterHome.create();
+      const daemons: Daemon[] = [];
+      try {
+        await topology.serve(topology.c100, 'udp', '0.0.0.0', EARLY_UDP.containerPort);
+        await withDaemonLogs(daemons, async () => {
+          const daemon = await startHealthy(topology.router, home, { firewall: name, resyncInterval: NO_RESYNC });
+          daemons.push(daemon);
+          await daemon.client.call('CreateVLAN', { vlan_id: NET100.vlan, subnet: NET100.subnet, gateway: NET100.gateway });
+          // One flow: every datagram from the same source port. The router has nothing on the port, so nothing answers.
+          const send = () => topology.connect(topology.outside, 'udp', ROUTER_UPLINK_IP, EARLY_UDP.hostPort, { fromPort: EARLY_UDP.sourcePort });
+          assert.equal(await send(), undefined, 'an answer before the port was published');
+          const published = await daemon.client.call('AddPortMapping', {
+            protocol: 'udp',
+            host_port: EARLY_UDP.hostPort,
+            container_ip: NET100.container,
+            container_port: EARLY_UDP.containerPort,
+            vlan_id: NET100.vlan,
+          });
+          assert.deepEqual([published.success, published.error], [true, '']);
+          assert.equal(await send(), OUTSIDE_IP, 'the early flow still passes the published port by');
         });
       } finally {
         await topology.destroy().finally(() => home.remove());
