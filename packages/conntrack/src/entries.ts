@@ -4,7 +4,7 @@
  * The first src/dst/sport/dport are the original direction, the second the
  * reply; a state word or flags ([UNREPLIED], [ASSURED]) may come between.
  */
-import { contains, mustParseIPv4Prefix, parseIPv4, type PortMapping } from '@router-service/core';
+import { contains, mustParseIPv4Prefix, parseIPv4, type IPv4Prefix, type PortMapping } from '@router-service/core';
 
 /** One direction of a tracked flow. */
 export interface FlowTuple {
@@ -65,11 +65,15 @@ export function dnatedBy(m: PortMapping, entry: ConntrackEntry): boolean {
   );
 }
 
+/** Whether `address` lies in one of `prefixes`. */
+export function within(prefixes: readonly IPv4Prefix[], address: string): boolean {
+  const parsed = parseIPv4(address);
+  return parsed !== undefined && prefixes.some((prefix) => contains(prefix, parsed));
+}
+
 /** Whether `m` lets `address` in: every source when it lists none. */
 export function allows(m: PortMapping, address: string): boolean {
-  if (m.sources.length === 0) return true;
-  const parsed = parseIPv4(address);
-  return parsed !== undefined && m.sources.some((source) => contains(mustParseIPv4Prefix(source), parsed));
+  return m.sources.length === 0 || within(m.sources.map(mustParseIPv4Prefix), address);
 }
 
 /** Whether `m` made the entry: it DNATed it, and lets its source in. */

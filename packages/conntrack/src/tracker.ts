@@ -1,12 +1,9 @@
 import {
   PROTOCOLS,
   RouterError,
-  contains,
   mustParseIPv4Prefix,
-  parseIPv4,
   type ConnectionRemovals,
   type ConnectionTracker,
-  type IPv4Prefix,
   type Logger,
   type PortMapping,
   type Protocol,
@@ -27,7 +24,7 @@ import {
   type ConntrackCommand,
 } from './commands.js';
 import type { ConntrackResult, ConntrackRunner } from './conntrack-runner.js';
-import { dnatedBy, explains, parseEntries, shadows, type ConntrackEntry } from './entries.js';
+import { dnatedBy, explains, parseEntries, shadows, within, type ConntrackEntry } from './entries.js';
 import type { LocalAddresses } from './local-addresses.js';
 
 export const TRACKER_NAME = 'conntrack';
@@ -180,12 +177,6 @@ function groupCommands(
     if (first === undefined) return [];
     return oneByOne ? doomed.map((entry) => deleteFlowCommand(protocol, entry)) : [wholeGroup(first)];
   });
-}
-
-/** Whether `address` lies in one of `prefixes`. */
-function within(prefixes: readonly IPv4Prefix[], address: string): boolean {
-  const parsed = parseIPv4(address);
-  return parsed !== undefined && prefixes.some((prefix) => contains(prefix, parsed));
 }
 
 function groupBy<K, T>(items: readonly T[], keyOf: (item: T) => K): Map<K, T[]> {

@@ -129,10 +129,10 @@ export interface ConnectionRemovals {
    * UDP ports just published (after a full sync, every published UDP
    * port): the flows their rules would DNAT (to the router's addresses, or
    * the host address, on a host port, from a source they let in) that no
-   * NAT changed and nothing answered. A UDP
-   * sender that began before its port was published keeps its flow, and
-   * the kernel keeps delivering it to the router untranslated, so the
-   * mapping would never take effect for it. Forgetting such an entry
+   * NAT changed and nothing answered. A UDP sender that began before its
+   * port was published keeps its flow, and the kernel keeps delivering it
+   * to the router untranslated, so the mapping would never take effect for
+   * it. Forgetting such an entry
    * changes nothing else: the next packet is matched afresh. TCP and SCTP
    * start each connection with a handshake, which the new rules see.
    */
