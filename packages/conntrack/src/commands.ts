@@ -96,10 +96,15 @@ function deleteToCommand(protocol: Protocol, original: FlowTuple, replySrc: stri
   ];
 }
 
+/** `command` narrowed to the flows from `source`. */
+export function fromSource(command: ConntrackCommand, source: string): ConntrackCommand {
+  return [...command, '--orig-src', source];
+}
+
 /** Deletes the one flow `entry` is: its original tuple, replied to from where the listing said. */
 export function deleteFlowCommand(protocol: Protocol, entry: ConntrackEntry): ConntrackCommand {
   const { original, reply } = entry;
-  return [...deleteToCommand(protocol, original, reply.src, reply.sport), '--orig-src', original.src, '--orig-port-src', String(original.sport)];
+  return [...fromSource(deleteToCommand(protocol, original, reply.src, reply.sport), original.src), '--orig-port-src', String(original.sport)];
 }
 
 /** Deletes every flow to `original`'s destination address and port that no NAT changed (its reply comes from there). */

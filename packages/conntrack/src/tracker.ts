@@ -18,6 +18,7 @@ import {
   deleteSubnetCommands,
   deleteUntranslatedCommand,
   deletesDirectly,
+  fromSource,
   listCommand,
   listNatCommand,
   portCount,
@@ -33,13 +34,15 @@ export const TRACKER_NAME = 'conntrack';
 const NOTHING_DELETED = '0 flow entries have been deleted';
 
 /**
- * Listed entries that one delete can match together: those to delete, and
- * whether that delete could also hit a flow that must stay (one listed, or
- * one a current rule may make meanwhile), so that they go one by one.
+ * Listed entries that one delete can match together (a group): those to
+ * delete by their original source, the sources of those that must stay,
+ * and whether flows that must stay may join the group before the delete
+ * runs (a current rule makes them).
  */
 interface EntryGroup {
-  readonly doomed: ConntrackEntry[];
-  oneByOne: boolean;
+  readonly doomed: Map<string, ConntrackEntry[]>;
+  readonly kept: Set<string>;
+  exposed: boolean;
 }
 
 /**
@@ -49,9 +52,11 @@ interface EntryGroup {
  * ports by one listing of their protocol's entries (of the one port, when
  * that is all); for strays by one listing of every DNATed entry. Each
  * delete walks the whole table in the kernel, so deletes match groups of
- * flows (by destination and target) rather than single ones wherever no
- * flow that must stay shares the group: their number follows the ports and
- * targets involved, not the number of flows.
+ * flows (by destination and target) rather than single ones: a whole group
+ * where no flow that must stay shares it, else each of its sources, and
+ * single flows only from a source that also has a flow that must stay.
+ * Their number follows the ports, targets and senders involved, not the
+ * number of flows.
  */
 export class ConntrackTracker implements ConnectionTracker {
   readonly name = TRACKER_NAME;
@@ -126,8 +131,9 @@ export class ConntrackTracker implements ConnectionTracker {
         if (reply.src !== original.dst || reply.sport !== original.dport) continue;
         const onPort = byPort.get(original.dport) ?? [];
         const doomed = onPort.some((m) => shadows(entry, m, isLocal));
-        // A mapping that lets in some sources only leaves the others' new flows untranslated, where a whole delete would hit them.
-        addToGroup(groups, `${original.dst} ${original.dport}`, entry, doomed, !doomed || onPort.some((m) => m.sources.length > 0));
+        // A mapping that lets in some sources only leaves the others' new flows untranslated, where a whole delete would hit them;
+        // the new flows of a source it lets in are DNATed.
+        addToGroup(groups, `${original.dst} ${original.dport}`, entry, doomed, onPort.some((m) => m.sources.length > 0));
       }
       commands.push(...groupCommands(groups, (entry) => deleteUntranslatedCommand(protocol, entry.original), protocol));
     }
@@ -149,8 +155,9 @@ export class ConntrackTracker implements ConnectionTracker {
       if (protocol === undefined || !within(subnets, reply.src) || !isLocal(original.dst)) continue;
       const onPort = byProtocol.get(protocol)?.get(original.dport) ?? [];
       const explained = onPort.some((m) => explains(m, entry));
-      // Where a current mapping DNATs the same way, new flows from sources it lets in may come meanwhile.
-      const ruled = explained || onPort.some((m) => dnatedBy(m, entry));
+      // Where a current mapping DNATs the same way, new flows may join the group meanwhile: from sources it lets in, never
+      // from a doomed entry's.
+      const ruled = onPort.some((m) => dnatedBy(m, entry));
       const ofProtocol = groups.get(protocol) ?? new Map<string, EntryGroup>();
       groups.set(protocol, ofProtocol);
       addToGroup(ofProtocol, `${original.dst} ${original.dport} ${reply.src} ${reply.sport}`, entry, !explained, ruled);
@@ -159,23 +166,38 @@ export class ConntrackTracker implements ConnectionTracker {
   }
 }
 
-function addToGroup(groups: Map<string, EntryGroup>, key: string, entry: ConntrackEntry, doomed: boolean, oneByOne: boolean): void {
-  const group = groups.get(key) ?? { doomed: [], oneByOne: false };
+function addToGroup(groups: Map<string, EntryGroup>, key: string, entry: ConntrackEntry, doomed: boolean, exposed: boolean): void {
+  const group = groups.get(key) ?? { doomed: new Map<string, ConntrackEntry[]>(), kept: new Set<string>(), exposed: false };
   groups.set(key, group);
-  if (doomed) group.doomed.push(entry);
-  if (oneByOne) group.oneByOne = true;
+  const source = entry.original.src;
+  if (exposed) group.exposed = true;
+  if (!doomed) {
+    group.kept.add(source);
+    return;
+  }
+  const ofSource = group.doomed.get(source);
+  if (ofSource === undefined) group.doomed.set(source, [entry]);
+  else ofSource.push(entry);
 }
 
-/** One delete for each group whose flows may all go, made by `wholeGroup` from any of them; one per flow in the others. */
+/**
+ * The deletes of the groups' doomed flows: one for a whole group, made by
+ * `wholeGroup` from any of its flows, where nothing that must stay can be
+ * hit; else one for each source, or one per flow from a source that also
+ * has a flow that must stay.
+ */
 function groupCommands(
   groups: ReadonlyMap<string, EntryGroup>,
   wholeGroup: (entry: ConntrackEntry) => ConntrackCommand,
   protocol: Protocol,
 ): ConntrackCommand[] {
-  return [...groups.values()].flatMap(({ doomed, oneByOne }) => {
-    const [first] = doomed;
+  return [...groups.values()].flatMap(({ doomed, kept, exposed }) => {
+    const first = doomed.values().next().value?.[0];
     if (first === undefined) return [];
-    return oneByOne ? doomed.map((entry) => deleteFlowCommand(protocol, entry)) : [wholeGroup(first)];
+    if (kept.size === 0 && !exposed) return [wholeGroup(first)];
+    return [...doomed].flatMap(([source, entries]) =>
+      kept.has(source) ? entries.map((entry) => deleteFlowCommand(protocol, entry)) : entries.slice(0, 1).map((entry) => fromSource(wholeGroup(entry), source)),
+    );
   });
 }
 

@@ -223,21 +223,25 @@ describe('ConntrackTracker', () => {
     ]);
   });
 
-  test('published ports: one listing of the one port, or of the protocol; one delete per destination, or per flow where some must stay', async () => {
-    const udpEntry = (sport: number, dst: string, dport: number, unreplied: boolean) =>
-      `udp 17 29 src=192.168.64.1 dst=${dst} sport=${sport} dport=${dport} ${unreplied ? '[UNREPLIED] ' : ''}` +
-      `src=${dst} dst=192.168.64.1 sport=${dport} dport=${sport} mark=0 use=1\n`;
+  test('published ports: one listing of the one port, or of the protocol; one delete per destination, per source, or per flow where some must stay', async () => {
+    const udpEntry = (sport: number, dst: string, dport: number, unreplied: boolean, src = '192.168.64.1') =>
+      `udp 17 29 src=${src} dst=${dst} sport=${sport} dport=${dport} ${unreplied ? '[UNREPLIED] ' : ''}` +
+      `src=${dst} dst=${src} sport=${dport} dport=${sport} mark=0 use=1\n`;
     const listed =
       udpEntry(41000, '192.168.64.2', 5353, true) +
-      udpEntry(41001, '192.168.64.2', 5353, false) + // answered by the router: stays, so 5353's flows go one by one
+      udpEntry(41001, '192.168.64.2', 5353, false) + // answered by the router: stays, so this source's flows to 5353 go one by one...
+      udpEntry(42000, '192.168.64.2', 5353, true, '192.168.64.5') +
+      udpEntry(42001, '192.168.64.2', 5353, true, '192.168.64.5') + // ...and another source's together
       udpEntry(41002, '192.168.64.2', 6001, true) +
       udpEntry(41003, '192.168.64.2', 6001, true) + // two on 6001, all going: one delete
       udpEntry(41004, '192.168.64.3', 6001, true) + // another local address: its own delete
       udpEntry(41005, '8.8.8.8', 6002, true) + // forwarded, not to the router: stays
       udpEntry(41006, '192.168.64.2', 7000, true) + // no mapping
       udpEntry(41007, '192.168.64.2', 6003, true).replace(/dst=192.168.64.1 sport=6003/, 'dst=10.0.0.99 sport=6003') + // SNATed on the reply side: stays...
-      udpEntry(41008, '192.168.64.2', 6003, true) + // ...so 6003's shadowing flow goes alone
-      udpEntry(41009, '192.168.64.2', 6100, true); // on a port that lets in some sources only: goes alone
+      udpEntry(41008, '192.168.64.2', 6003, true) + // ...so 6003's shadowing flow from the same source goes alone
+      udpEntry(41009, '192.168.64.2', 6100, true) +
+      udpEntry(41010, '192.168.64.2', 6100, true) + // on a port that lets in some sources only: their flows go by source...
+      udpEntry(43000, '192.168.64.2', 6100, true, '10.9.9.9'); // ...as the others' stay
     const { calls, run } = scriptedRunner((args) => (args[0] === '-L' ? { stdout: listed } : {}));
     const tracker = trackerOn(run);
     const dns = mapping({ protocol: 'udp', hostPort: 5353, hostPortEnd: 5353, containerPort: 53 });
@@ -245,23 +249,24 @@ describe('ConntrackTracker', () => {
     const range = mapping({ protocol: 'udp', hostPort: 6000, hostPortEnd: 6009, containerPort: 7000 });
     const lan = mapping({ protocol: 'udp', hostPort: 6100, hostPortEnd: 6100, containerPort: 7100, sources: ['192.168.64.0/24'] });
     await tracker.forget(removals({ published: [dns, range, lan] }));
-    const flowLine = (sport: number, dport: number) =>
-      `-D -f ipv4 -p udp --orig-dst 192.168.64.2 --orig-port-dst ${dport} --reply-src 192.168.64.2 --reply-port-src ${dport} --orig-src 192.168.64.1 --orig-port-src ${sport}\n`;
-    const destinationLine = (dst: string, dport: number) =>
-      `-D -f ipv4 -p udp --orig-dst ${dst} --orig-port-dst ${dport} --reply-src ${dst} --reply-port-src ${dport}\n`;
+    const destinationLine = (dst: string, dport: number, rest = '') =>
+      `-D -f ipv4 -p udp --orig-dst ${dst} --orig-port-dst ${dport} --reply-src ${dst} --reply-port-src ${dport}${rest}\n`;
+    const flowLine = (sport: number, dport: number) => destinationLine('192.168.64.2', dport, ` --orig-src 192.168.64.1 --orig-port-src ${sport}`);
+    const sourceLine = (dport: number, src: string) => destinationLine('192.168.64.2', dport, ` --orig-src ${src}`);
     assert.deepEqual(calls, [
       { args: ['-L', '-f', 'ipv4', '-p', 'udp', '--orig-port-dst', '5353'], input: undefined },
-      // The scripted listing ignores the port filter: only the port's shadowing flow is deleted all the same.
-      { args: ['-R', '-'], input: flowLine(41000, 5353) },
+      // The scripted listing ignores the port filter: only the port's shadowing flows are deleted all the same.
+      { args: ['-R', '-'], input: flowLine(41000, 5353) + sourceLine(5353, '192.168.64.5') },
       { args: ['-L', '-f', 'ipv4', '-p', 'udp'], input: undefined },
       {
         args: ['-R', '-'],
         input:
           flowLine(41000, 5353) +
+          sourceLine(5353, '192.168.64.5') +
           destinationLine('192.168.64.2', 6001) +
           destinationLine('192.168.64.3', 6001) +
           flowLine(41008, 6003) +
-          flowLine(41009, 6100),
+          sourceLine(6100, '192.168.64.1'),
       },
     ]);
   });
@@ -279,7 +284,8 @@ describe('ConntrackTracker', () => {
       dnated('tcp', 40005, 8082, '172.18.0.4', 80).replace('src=192.168.64.1 dst=192.168.64.2', 'src=10.1.0.9 dst=192.168.64.2') + // ...but 10.1.0.9
       dnated('tcp', 40006, 8080, '10.20.0.2', 80) + // DNATed outside our subnets: not ours
       dnated('dccp', 40007, 8083, '172.18.0.3', 80) + // no mapping has this protocol: not ours
-      dnated('tcp', 40008, 8084, '172.18.0.5', 80) + // a stray, but onlyFromLan2 DNATs the same way: goes alone
+      dnated('tcp', 40008, 8084, '172.18.0.5', 80) + // a stray, but onlyFromLan2 DNATs the same way: goes with its source only...
+      dnated('tcp', 40010, 8084, '172.18.0.5', 80) + // ...one delete for both
       dnated('tcp', 40009, 8085, '172.18.0.6', 80).replace('dst=192.168.64.2', 'dst=203.0.113.7'); // not addressed to the router: not ours
     const { calls, run } = scriptedRunner((args) => (args[0] === '-L' ? { stdout: listed } : {}));
     const web = mapping();
@@ -292,8 +298,8 @@ describe('ConntrackTracker', () => {
         args: ['-R', '-'],
         input:
           '-D -f ipv4 -p tcp --orig-dst 192.168.64.2 --orig-port-dst 8081 --reply-src 172.18.0.2 --reply-port-src 80 --dst-nat\n' +
-          '-D -f ipv4 -p tcp --orig-dst 192.168.64.2 --orig-port-dst 8082 --reply-src 172.18.0.4 --reply-port-src 80 --orig-src 192.168.64.1 --orig-port-src 40004\n' +
-          '-D -f ipv4 -p tcp --orig-dst 192.168.64.2 --orig-port-dst 8084 --reply-src 172.18.0.5 --reply-port-src 80 --orig-src 192.168.64.1 --orig-port-src 40008\n' +
+          '-D -f ipv4 -p tcp --orig-dst 192.168.64.2 --orig-port-dst 8082 --reply-src 172.18.0.4 --reply-port-src 80 --dst-nat --orig-src 192.168.64.1\n' +
+          '-D -f ipv4 -p tcp --orig-dst 192.168.64.2 --orig-port-dst 8084 --reply-src 172.18.0.5 --reply-port-src 80 --dst-nat --orig-src 192.168.64.1\n' +
           '-D -f ipv4 -p udp --orig-dst 192.168.64.2 --orig-port-dst 8080 --reply-src 172.18.0.2 --reply-port-src 80 --dst-nat\n',
       },
     ]);
