@@ -11,6 +11,7 @@ export function createMemoryStore(): Store {
   const portMappings = new Map<string, PortMapping>();
   let parent = '';
   const activeBackends = new Map<BackendKind, string>();
+  const retiringBackends = new Map<BackendKind, string[]>();
   let closed = false;
   const checkOpen = (): void => {
     if (closed) throw new Error('memory store is closed');
@@ -38,6 +39,14 @@ export function createMemoryStore(): Store {
     setActiveBackend(kind, name) {
       checkOpen();
       activeBackends.set(kind, name);
+    },
+    retiringBackends(kind) {
+      checkOpen();
+      return [...(retiringBackends.get(kind) ?? [])];
+    },
+    setRetiringBackends(kind, names) {
+      checkOpen();
+      retiringBackends.set(kind, [...names]);
     },
     update(change) {
       checkOpen();

@@ -142,6 +142,17 @@ class SqliteStore implements Store {
     this.update(() => void this.#putMeta.run(activeBackendKey(kind), name));
   }
 
+  retiringBackends(kind: BackendKind): string[] {
+    const row = this.#selectMeta.get(retiringBackendsKey(kind));
+    if (typeof row?.['value'] !== 'string') return [];
+    const names = decode<unknown>(row['value'], `the ${kind} backends to tear down`);
+    return Array.isArray(names) ? names.filter((name): name is string => typeof name === 'string') : [];
+  }
+
+  setRetiringBackends(kind: BackendKind, names: readonly string[]): void {
+    this.update(() => void this.#putMeta.run(retiringBackendsKey(kind), JSON.stringify(names)));
+  }
+
   update(change: (tx: StoreTransaction) => void): void {
     try {
       this.#db.exec('BEGIN IMMEDIATE');
@@ -196,6 +207,11 @@ function upgradePortMapping(m: StoredPortMapping): PortMapping {
 /** The meta row recording the active backend of a kind: "firewall_backend", "dns_backend". */
 function activeBackendKey(kind: BackendKind): string {
   return `${kind}_backend`;
+}
+
+/** The meta row recording, as a JSON array, the earlier backends of a kind still to tear down. */
+function retiringBackendsKey(kind: BackendKind): string {
+  return `${kind}_backends_retiring`;
 }
 
 function decode<T>(value: unknown, what: string): T {

@@ -36,6 +36,14 @@ export interface Store {
   /** Records the `kind` backend whose objects the kernel now holds. */
   setActiveBackend(kind: BackendKind, name: string): void;
   /**
+   * The configured names of earlier `kind` backends whose teardown failed,
+   * so that their objects may still be in the kernel: each start tries
+   * again. Empty if none.
+   */
+  retiringBackends(kind: BackendKind): string[];
+  /** Records the earlier `kind` backends still to tear down. */
+  setRetiringBackends(kind: BackendKind, names: readonly string[]): void;
+  /**
    * Applies change's operations in one durable transaction: all or nothing.
    * An exception thrown by change leaves the store as it was and is rethrown.
    */

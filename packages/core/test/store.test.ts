@@ -120,6 +120,18 @@ function storeContract(name: string, open: () => Store): void {
       assert.equal(store.activeBackend('dns'), 'none');
       store.close();
     });
+
+    test('records the backends still to tear down of each kind apart', () => {
+      const store = open();
+      assert.deepEqual(store.retiringBackends('firewall'), []);
+      store.setRetiringBackends('firewall', ['iptables', './my-firewall.js']);
+      store.setRetiringBackends('dns', ['dnsmasq']);
+      assert.deepEqual(store.retiringBackends('firewall'), ['iptables', './my-firewall.js']);
+      assert.deepEqual(store.retiringBackends('dns'), ['dnsmasq']);
+      store.setRetiringBackends('firewall', []);
+      assert.deepEqual(store.retiringBackends('firewall'), []);
+      store.close();
+    });
   });
 }
 
@@ -127,17 +139,19 @@ storeContract('memory', createMemoryStore);
 storeContract('sqlite', () => openSqliteStore(tempDir()));
 
 describe('sqlite store on disk', () => {
-  test('state, parent and active backends survive reopen', () => {
+  test('state, parent, active backends and those still to tear down survive reopen', () => {
     const dir = tempDir();
     let store = openSqliteStore(dir);
     for (const step of steps) store.update(step);
     store.setParent('eth0');
     store.setActiveBackend('firewall', 'nft');
+    store.setRetiringBackends('firewall', ['iptables']);
     store.close();
     store = openSqliteStore(dir);
     assert.deepEqual(store.load(), { networks: [changed, subnetNetwork(300, '10.3.0.0/16')], portMappings: wantPorts });
     assert.equal(store.parent(), 'eth0');
     assert.equal(store.activeBackend('firewall'), 'nft');
+    assert.deepEqual(store.retiringBackends('firewall'), ['iptables']);
     store.close();
   });
 

@@ -4,7 +4,9 @@
  * the recorded one down before the new one's first sync, and records the
  * new one only once that sync succeeded: a crash in between leaves the old
  * record, so the next start tears down again (teardown is idempotent)
- * instead of leaving the old backend's rules behind.
+ * instead of leaving the old backend's rules behind. A teardown that fails
+ * is recorded too, and tried again at every start until it succeeds, also
+ * after the configuration changed again.
  */
 import { errorMessage, type BackendKind, type DnsBackend, type FirewallBackend, type Logger, type Store } from '@router-service/core';
 import { NO_BACKEND, loadBackend, type ModuleImporter, type PluginContext } from './plugins.js';
@@ -18,32 +20,48 @@ export interface BackendSwitchContext {
 }
 
 /**
- * Tears down the `kind` backend the store records when `configured` names
- * another. Never throws: a backend that cannot be loaded or torn down is
- * logged as an error naming it and saying that its objects stay.
+ * Tears down the `kind` backends whose objects the kernel may hold besides
+ * `configured`'s: the one the store records as active, and those whose
+ * teardown failed before. Never throws: a backend that cannot be loaded is
+ * logged as an error saying that its objects stay; one whose teardown
+ * fails, as an error saying that the next start tries again, and it is
+ * recorded so that it does.
  */
-export async function retireRecordedBackend(kind: BackendKind, configured: string, context: BackendSwitchContext): Promise<void> {
-  const recorded = context.store.activeBackend(kind);
-  if (recorded === configured || recorded === '' || recorded === NO_BACKEND) return;
+async function retireEarlierBackends(kind: BackendKind, configured: string, context: BackendSwitchContext): Promise<void> {
+  const { store } = context;
+  const retiring = store.retiringBackends(kind);
+  const candidates = new Set([store.activeBackend(kind), ...retiring]);
+  for (const name of ['', NO_BACKEND, configured]) candidates.delete(name);
+  const failed: string[] = [];
+  for (const previous of candidates) {
+    if (await tearDownFails(kind, previous, configured, context)) failed.push(previous);
+  }
+  if (failed.length !== retiring.length || failed.some((name, i) => name !== retiring[i])) store.setRetiringBackends(kind, failed);
+}
+
+/** Tears down the `previous` backend; true if its teardown failed, so that the next start tries again. */
+async function tearDownFails(kind: BackendKind, previous: string, configured: string, context: BackendSwitchContext): Promise<boolean> {
   const { log } = context;
-  let previous;
+  let backend;
   try {
-    previous = await loadBackend(kind, recorded, context.plugin, context.importModule);
+    backend = await loadBackend(kind, previous, context.plugin, context.importModule);
   } catch (err) {
     log.error(
-      { kind, previous: recorded, configured, err: errorMessage(err) },
+      { kind, previous, configured, err: errorMessage(err) },
       `cannot load the previous ${kind} backend to remove what it set up: its objects stay in the kernel until removed by hand`,
     );
-    return;
+    return false;
   }
   try {
-    await previous?.teardown();
-    log.info({ kind, previous: recorded, configured }, `${kind} backend switched: removed what the previous one set up`);
+    await backend?.teardown();
+    log.info({ kind, previous, configured }, `${kind} backend switched: removed what the previous one set up`);
+    return false;
   } catch (err) {
     log.error(
-      { kind, previous: recorded, configured, err: errorMessage(err) },
-      `tearing down the previous ${kind} backend failed: its objects stay in the kernel until removed by hand`,
+      { kind, previous, configured, err: errorMessage(err) },
+      `tearing down the previous ${kind} backend failed: its objects stay in the kernel, and the next start tries again`,
     );
+    return true;
   }
 }
 
@@ -70,7 +88,7 @@ export async function switchFirewall(
   firewall: FirewallBackend | undefined,
   context: BackendSwitchContext,
 ): Promise<FirewallBackend | undefined> {
-  await retireRecordedBackend('firewall', configured, context);
+  await retireEarlierBackends('firewall', configured, context);
   if (context.store.activeBackend('firewall') === configured) return firewall;
   const record = recordOnce('firewall', configured, context.store);
   if (firewall === undefined) {
@@ -98,7 +116,7 @@ export async function switchDns(
   dns: DnsBackend | undefined,
   context: BackendSwitchContext,
 ): Promise<DnsBackend | undefined> {
-  await retireRecordedBackend('dns', configured, context);
+  await retireEarlierBackends('dns', configured, context);
   if (context.store.activeBackend('dns') === configured) return dns;
   const record = recordOnce('dns', configured, context.store);
   if (dns === undefined) {

@@ -53,6 +53,8 @@ class FakePlugins {
   readonly journal: string[] = [];
   /** Specifiers whose backends fail every sync. */
   readonly failSync = new Set<string>();
+  /** Specifiers whose backends fail every teardown (written to the journal as "... teardown failed"). */
+  readonly failTeardown = new Set<string>();
   /** Specifier -> what drift() answers. */
   readonly drift = new Map<string, string>();
 
@@ -88,7 +90,13 @@ class FakePlugins {
         this.journal.push(`${specifier} drift`);
         return this.drift.get(specifier) ?? '';
       },
-      teardown: async () => void this.journal.push(`${specifier} teardown`),
+      teardown: async () => {
+        if (this.failTeardown.has(specifier)) {
+          this.journal.push(`${specifier} teardown failed`);
+          throw new Error(`${specifier} cannot tear down`);
+        }
+        this.journal.push(`${specifier} teardown`);
+      },
     };
   }
 
@@ -120,6 +128,15 @@ function recordedBackends(dir: string): { firewall: string; dns: string } {
   const store = openSqliteStore(dir);
   try {
     return { firewall: store.activeBackend('firewall'), dns: store.activeBackend('dns') };
+  } finally {
+    store.close();
+  }
+}
+
+function retiringFirewalls(dir: string): string[] {
+  const store = openSqliteStore(dir);
+  try {
+    return store.retiringBackends('firewall');
   } finally {
     store.close();
   }
@@ -174,6 +191,41 @@ describe('switching backends', () => {
     await stop(await start(dir, backends, plugins));
     assert.deepEqual(plugins.journal.slice(0, 3), ['@test/old-firewall teardown', '@test/old-firewall teardown', '@test/new-firewall sync']);
     assert.equal(recordedBackends(dir).firewall, '@test/new-firewall');
+  });
+
+  test('a teardown that fails is tried again at every start until it succeeds, also after switching back to that backend', async () => {
+    const dir = newStateDir();
+    recordBackends(dir, { firewall: '@test/old-firewall' });
+    const plugins = new FakePlugins();
+    plugins.failTeardown.add('@test/old-firewall');
+    const log = recordingLogger();
+    const backends = { firewall: '@test/new-firewall', dns: 'none' };
+    await stop(await start(dir, backends, plugins, log));
+    assert.deepEqual(plugins.journal.slice(0, 2), ['@test/old-firewall teardown failed', '@test/new-firewall sync']);
+    const error = log.lines.find((l) => l.level === 'error');
+    assert.equal(error?.fields['previous'], '@test/old-firewall');
+    assert.match(error?.message ?? '', /the next start tries again/);
+    assert.equal(recordedBackends(dir).firewall, '@test/new-firewall');
+    assert.deepEqual(retiringFirewalls(dir), ['@test/old-firewall']);
+
+    plugins.journal.length = 0;
+    await stop(await start(dir, backends, plugins));
+    assert.deepEqual(plugins.calls('teardown failed'), ['@test/old-firewall teardown failed'], 'a restart with the new backend tries again');
+    assert.deepEqual(retiringFirewalls(dir), ['@test/old-firewall']);
+
+    // Back to the old backend, whose teardown still fails: the new one goes; the old one is the configured one again.
+    plugins.journal.length = 0;
+    await stop(await start(dir, { firewall: '@test/old-firewall', dns: 'none' }, plugins));
+    assert.deepEqual(plugins.journal.slice(0, 2), ['@test/new-firewall teardown', '@test/old-firewall sync']);
+    assert.equal(recordedBackends(dir).firewall, '@test/old-firewall');
+    assert.deepEqual(retiringFirewalls(dir), []);
+
+    plugins.journal.length = 0;
+    plugins.failTeardown.clear();
+    await stop(await start(dir, backends, plugins));
+    await stop(await start(dir, backends, plugins));
+    assert.deepEqual(plugins.calls('teardown'), ['@test/old-firewall teardown'], 'a teardown that succeeded is not tried again');
+    assert.deepEqual(retiringFirewalls(dir), []);
   });
 
   test('switching to none tears down and records none at once', async () => {
