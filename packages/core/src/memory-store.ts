@@ -10,6 +10,7 @@ export function createMemoryStore(): Store {
   const networks = new Map<number, Network>();
   const portMappings = new Map<string, PortMapping>();
   let parent = '';
+  const retiredSubnets = new Set<string>();
   const activeBackends = new Map<BackendKind, string>();
   const retiringBackends = new Map<BackendKind, string[]>();
   let closed = false;
@@ -31,6 +32,10 @@ export function createMemoryStore(): Store {
     setParent(name) {
       checkOpen();
       parent = name;
+    },
+    retiredSubnets() {
+      checkOpen();
+      return [...retiredSubnets].sort();
     },
     activeBackend(kind) {
       checkOpen();
@@ -67,6 +72,8 @@ export function createMemoryStore(): Store {
           const key = portKeyText(k);
           journal.push(() => portMappings.delete(key));
         },
+        putRetiredSubnet: (subnet) => journal.push(() => retiredSubnets.add(subnet)),
+        deleteRetiredSubnet: (subnet) => journal.push(() => retiredSubnets.delete(subnet)),
       };
       change(tx);
       for (const apply of journal) apply();

@@ -39,6 +39,8 @@ export interface ReconcilerOptions {
   connectionTracker?: ConnectionTracker | undefined;
   /** The parent interface the VLAN links live on. */
   parent: string;
+  /** Subnets no longer desired whose flows a run before this one may have left unforgotten: forgotten with the first firewall change. */
+  retiredSubnets?: readonly string[];
   log: Logger;
   /** The wall clock, for the time of the health record. */
   now?: () => Date;
@@ -77,7 +79,7 @@ export class Reconciler {
   /** Whether the kernel is trusted to hold #appliedFirewall, so that a change may be applied as a difference. */
   #firewallKnown = false;
   /** Removals whose forget failed, retried with the next firewall change. */
-  #owedRemovals: ConnectionRemovals = NO_REMOVALS;
+  #owedRemovals: ConnectionRemovals;
   /**
    * The DNS-enabled networks of the last DNS sync, while it stands
    * (undefined before the first and after a failure). Networks are
@@ -91,6 +93,7 @@ export class Reconciler {
     this.#firewall = options.firewall;
     this.#dns = options.dns;
     this.#connectionTracker = options.connectionTracker;
+    this.#owedRemovals = { ...NO_REMOVALS, subnets: this.forgetsFlows ? [...(options.retiredSubnets ?? [])] : [] };
     this.#parent = options.parent;
     this.#log = options.log;
     this.#now = options.now ?? (() => new Date());
@@ -155,6 +158,16 @@ export class Reconciler {
   /** Whether a firewall or DNS backend is configured, so that attachments reach the kernel. */
   get managesAttachments(): boolean {
     return this.#firewall !== undefined || this.#dns !== undefined;
+  }
+
+  /** Whether firewall changes forget the flows they make stale: with a firewall and a connection tracker. */
+  get forgetsFlows(): boolean {
+    return this.#firewall !== undefined && this.#connectionTracker !== undefined;
+  }
+
+  /** The removed subnets whose flows are still to be forgotten (a forget failed, or none has run yet). */
+  get owedSubnets(): readonly string[] {
+    return this.#owedRemovals.subnets;
   }
 
   /** The firewall backend's name; "none" without one. */

@@ -16,9 +16,12 @@ export function isEmptyRemovals(removals: ConnectionRemovals): boolean {
   return removals.portMappings.length === 0 && removals.subnets.length === 0 && removals.published.length === 0 && removals.strays === undefined;
 }
 
-/** What explains the DNATed flows into the networks of `state`: its mappings. */
-function strayFlowsOf(state: FirewallState): StrayFlows {
-  return { subnets: [...subnetsOf(state)], portMappings: state.portMappings };
+/**
+ * What explains the DNATed flows into the networks of `state`, and into
+ * `retired` subnets it no longer has: its mappings.
+ */
+function strayFlowsOf(state: FirewallState, retired: readonly string[] = []): StrayFlows {
+  return { subnets: [...new Set([...subnetsOf(state), ...retired])], portMappings: state.portMappings };
 }
 
 /** The mappings whose earlier untranslated flows are forgotten when they are published: UDP (see ConnectionRemovals.published). */
@@ -44,7 +47,8 @@ function subnetsOf(state: FirewallState): Set<string> {
  * The removals that keep only what still applies to `next`: mappings it
  * does not hold identically (gone, or changed in target, range or allowed
  * sources), subnets none of its networks has, published mappings it
- * still holds identically, and strays as `next` explains them.
+ * still holds identically, and strays as `next` explains them, into its
+ * subnets and the removed ones (whose mappings may be gone unforgotten).
  */
 function stillRemoved(removals: ConnectionRemovals, next: FirewallState): ConnectionRemovals {
   const nextMappings = new Map(next.portMappings.map((m) => [portKeyText(m), m]));
@@ -53,11 +57,12 @@ function stillRemoved(removals: ConnectionRemovals, next: FirewallState): Connec
     return kept !== undefined && sameMapping(kept, m);
   };
   const nextSubnets = subnetsOf(next);
+  const subnets = removals.subnets.filter((subnet) => !nextSubnets.has(subnet));
   return {
     portMappings: removals.portMappings.filter((m) => !holds(m)),
-    subnets: removals.subnets.filter((subnet) => !nextSubnets.has(subnet)),
+    subnets,
     published: removals.published.filter(holds),
-    strays: removals.strays === undefined ? undefined : strayFlowsOf(next),
+    strays: removals.strays === undefined ? undefined : strayFlowsOf(next, subnets),
   };
 }
 

@@ -142,12 +142,14 @@ export class Router {
   readonly #networks: Map<number, Network>;
   readonly #ports: PortTable;
   readonly #unsubscribe: () => void;
+  /** The retired subnets the store holds (see Store.retiredSubnets). */
+  readonly #retiredSubnets: Set<string>;
   /** The port calls of the batch at the tail of the queue, which later port calls join; undefined once anything is queued after it. */
   #openPortBatch: PortCall[] | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  private constructor(options: RouterOptions, parent: string, state: DesiredState, log: Logger) {
+  private constructor(options: RouterOptions, parent: string, state: DesiredState & { retiredSubnets: string[] }, log: Logger) {
     this.parent = parent;
     this.#store = options.store;
     this.#log = log;
@@ -159,8 +161,10 @@ export class Router {
       dns: options.dns,
       connectionTracker: options.connectionTracker,
       parent,
+      retiredSubnets: state.retiredSubnets,
       log,
     });
+    this.#retiredSubnets = new Set(state.retiredSubnets);
     this.#networks = new Map(state.networks.map((n) => [n.vlan, n]));
     this.#ports = new PortTable(state.portMappings);
     this.#loop = new ResyncLoop({ sync: () => this.resync(), log });
@@ -171,7 +175,7 @@ export class Router {
   /** Loads the desired state and resolves (and records) the parent. Changes nothing in the kernel. */
   static async open(options: RouterOptions): Promise<Router> {
     const log = options.log ?? silentLogger;
-    const state = options.store.load();
+    const state = { ...options.store.load(), retiredSubnets: options.store.retiredSubnets() };
     const parent = await resolveParent(options, log);
     return new Router(options, parent, state, log);
   }
@@ -185,6 +189,7 @@ export class Router {
         this.#log.warn({ err: errorMessage(err) }, 'reconcile failed');
         throw err;
       }
+      this.#settleRetiredSubnets();
     });
   }
 
@@ -228,8 +233,13 @@ export class Router {
       }
       const changed = prev === undefined || !networksEqual(prev, next);
       if (changed) {
-        this.#store.update((tx) => tx.putNetwork(next));
+        const retired = prev !== undefined && prev.subnet !== next.subnet ? this.#retiring([prev]) : [];
+        this.#store.update((tx) => {
+          tx.putNetwork(next);
+          for (const subnet of retired) tx.putRetiredSubnet(subnet);
+        });
         this.#networks.set(spec.vlan, next);
+        for (const subnet of retired) this.#retiredSubnets.add(subnet);
       }
       let link;
       try {
@@ -271,14 +281,18 @@ export class Router {
   async deleteNetwork(vlan: number): Promise<void> {
     validateVlanId(vlan);
     return this.#serially(async () => {
-      const existed = this.#networks.has(vlan);
+      const network = this.#networks.get(vlan);
+      const existed = network !== undefined;
       const ports = this.#networkPorts(vlan);
       if (!existed && ports.length === 0) return;
+      const retired = this.#retiring(existed ? [network] : []);
       this.#store.update((tx) => {
         for (const m of ports) tx.deletePortMapping(m);
         tx.deleteNetwork(vlan);
+        for (const subnet of retired) tx.putRetiredSubnet(subnet);
       });
       this.#networks.delete(vlan);
+      for (const subnet of retired) this.#retiredSubnets.add(subnet);
       for (const m of ports) this.#ports.delete(m);
       this.#log.info({ vlan, portMappingsRemoved: ports.length }, 'network deleted');
       // Teardown in reverse order of setup: what uses the link goes first.
@@ -680,7 +694,40 @@ export class Router {
   }
 
   async #applyAttachments(): Promise<void> {
-    if (this.#reconciler.managesAttachments) await this.#reconciler.applyAttachments(this.#state());
+    if (!this.#reconciler.managesAttachments) return;
+    await this.#reconciler.applyAttachments(this.#state());
+    this.#settleRetiredSubnets();
+  }
+
+  /**
+   * The subnets of `networks` to record as retired along with their
+   * removal: those whose flows a crash before the forget would leave
+   * alive, when firewall changes forget flows at all.
+   */
+  #retiring(networks: readonly Network[]): string[] {
+    return this.#reconciler.forgetsFlows ? networks.map((n) => n.subnet).filter((subnet) => !this.#retiredSubnets.has(subnet)) : [];
+  }
+
+  /**
+   * After a reconcile that succeeded, removes from the store the retired
+   * subnets the reconciler no longer owes: their flows were forgotten, or
+   * a network has the subnet again. (A reconcile that failed may not have
+   * counted them yet.) A store failure is logged; the next reconcile
+   * tries again.
+   */
+  #settleRetiredSubnets(): void {
+    if (this.#retiredSubnets.size === 0) return;
+    const owed = new Set(this.#reconciler.owedSubnets);
+    const settled = [...this.#retiredSubnets].filter((subnet) => !owed.has(subnet));
+    if (settled.length === 0) return;
+    try {
+      this.#store.update((tx) => {
+        for (const subnet of settled) tx.deleteRetiredSubnet(subnet);
+      });
+      for (const subnet of settled) this.#retiredSubnets.delete(subnet);
+    } catch (err) {
+      this.#log.warn({ subnets: settled, err: errorMessage(err) }, 'recording forgotten subnets failed; the next reconcile tries again');
+    }
   }
 
   /** Applies the attachments; if the backends refuse, restores the previous state and rethrows. */

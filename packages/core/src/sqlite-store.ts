@@ -24,6 +24,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS networks (vlan INTEGER PRIMARY KEY, network TEXT NOT NULL) STRICT;
   CREATE TABLE IF NOT EXISTS port_mappings (key TEXT PRIMARY KEY, mapping TEXT NOT NULL) STRICT;
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  CREATE TABLE IF NOT EXISTS retired_subnets (subnet TEXT PRIMARY KEY) STRICT;
   PRAGMA user_version = ${SCHEMA_VERSION};
 `;
 
@@ -91,6 +92,7 @@ class SqliteStore implements Store {
   readonly #selectNetworks: StatementSync;
   readonly #selectPortMappings: StatementSync;
   readonly #selectMeta: StatementSync;
+  readonly #selectRetiredSubnets: StatementSync;
   readonly #putMeta: StatementSync;
   readonly #tx: StoreTransaction;
 
@@ -99,16 +101,21 @@ class SqliteStore implements Store {
     this.#selectNetworks = db.prepare('SELECT vlan, network FROM networks ORDER BY vlan');
     this.#selectPortMappings = db.prepare('SELECT key, mapping FROM port_mappings');
     this.#selectMeta = db.prepare('SELECT value FROM meta WHERE key = ?');
+    this.#selectRetiredSubnets = db.prepare('SELECT subnet FROM retired_subnets ORDER BY subnet');
     this.#putMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
     const putNetwork = db.prepare('INSERT OR REPLACE INTO networks (vlan, network) VALUES (?, ?)');
     const deleteNetwork = db.prepare('DELETE FROM networks WHERE vlan = ?');
     const putPortMapping = db.prepare('INSERT OR REPLACE INTO port_mappings (key, mapping) VALUES (?, ?)');
     const deletePortMapping = db.prepare('DELETE FROM port_mappings WHERE key = ?');
+    const putRetiredSubnet = db.prepare('INSERT OR REPLACE INTO retired_subnets (subnet) VALUES (?)');
+    const deleteRetiredSubnet = db.prepare('DELETE FROM retired_subnets WHERE subnet = ?');
     this.#tx = {
       putNetwork: (n) => void putNetwork.run(n.vlan, JSON.stringify(n)),
       deleteNetwork: (vlan) => void deleteNetwork.run(vlan),
       putPortMapping: (m) => void putPortMapping.run(portKeyText(m), JSON.stringify(m)),
       deletePortMapping: (k) => void deletePortMapping.run(portKeyText(k)),
+      putRetiredSubnet: (subnet) => void putRetiredSubnet.run(subnet),
+      deleteRetiredSubnet: (subnet) => void deleteRetiredSubnet.run(subnet),
     };
   }
 
@@ -131,6 +138,10 @@ class SqliteStore implements Store {
 
   setParent(name: string): void {
     this.update(() => void this.#putMeta.run('parent', name));
+  }
+
+  retiredSubnets(): string[] {
+    return this.#selectRetiredSubnets.all().map((row) => String(row['subnet']));
   }
 
   activeBackend(kind: BackendKind): string {

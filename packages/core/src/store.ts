@@ -18,6 +18,10 @@ export interface StoreTransaction {
   putPortMapping(m: PortMapping): void;
   /** Removes the mapping with key k, if present. */
   deletePortMapping(k: PortKey): void;
+  /** Records a subnet the desired state no longer has, whose tracked flows are still to be forgotten. */
+  putRetiredSubnet(subnet: string): void;
+  /** Removes a retired subnet, if present: its flows were forgotten, or it is in use again. */
+  deleteRetiredSubnet(subnet: string): void;
 }
 
 export interface Store {
@@ -27,6 +31,12 @@ export interface Store {
   parent(): string;
   /** Records the parent interface the networks are built on. */
   setParent(name: string): void;
+  /**
+   * The subnets of deleted or changed networks whose tracked flows may
+   * outlive them: recorded with the change, removed once forgotten, so
+   * that a crash in between leaves them for the next start.
+   */
+  retiredSubnets(): string[];
   /**
    * The configured name of the `kind` backend whose objects the kernel
    * holds, as last recorded; "" if none was. A service that starts with

@@ -4,7 +4,7 @@ import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type { ErrorKind } from '../src/errors.js';
 import type { PortMapping } from '../src/model.js';
 import type { AddPortMappingRequest, ConfigureDnsRequest } from '../src/router.js';
-import { FakeDnsBackend, FakeFirewallBackend } from './fake-attachment-backends.js';
+import { FakeConnectionTracker, FakeDnsBackend, FakeFirewallBackend } from './fake-attachment-backends.js';
 import { FakeVlanBackend } from './fake-vlan-backend.js';
 import { assertRouterError, testUplink } from './helpers.js';
 import { create, newHarness, newStateDir, removeStateDirs, type Harness, type HarnessOptions } from './router-harness.js';
@@ -360,5 +360,51 @@ describe('Router with firewall and DNS backends', () => {
     firewall.fail = undefined;
     await h.router.resync();
     assert.equal(h.router.health().healthy, true);
+  });
+});
+
+describe('Router flows of removed networks', () => {
+  /** What each forget asked for about subnets: those removed, and those whose strays it looked for. */
+  const subnetsAsked = (tracker: FakeConnectionTracker) => tracker.forgets.map((r) => ({ subnets: r.subnets, strays: r.strays?.subnets }));
+
+  test('a deleted network whose flows were not forgotten is recorded, and its flows are forgotten at the next start', async () => {
+    const stateDir = newStateDir();
+    const tracker = new FakeConnectionTracker();
+    const h = await newHarness({ stateDir, firewall: new FakeFirewallBackend(), connectionTracker: tracker });
+    harnesses.push(h);
+    await h.router.createNetwork(create(100, '172.18.0.0/16'));
+    await h.router.createNetwork(create(200, '172.19.0.0/16'));
+    tracker.fail = new Error('conntrack cannot run');
+    await h.router.deleteNetwork(200);
+    assert.deepEqual(h.store.retiredSubnets(), ['172.19.0.0/16'], 'recorded with the deletion, kept while its forget fails');
+    await h.stop();
+
+    const restarted = new FakeConnectionTracker();
+    const h2 = await newHarness({ stateDir, firewall: new FakeFirewallBackend(), connectionTracker: restarted });
+    harnesses.push(h2);
+    await h2.router.resync();
+    assert.deepEqual(subnetsAsked(restarted), [{ subnets: ['172.19.0.0/16'], strays: ['172.18.0.0/16', '172.19.0.0/16'] }]);
+    assert.deepEqual(h2.store.retiredSubnets(), [], 'settled once forgotten');
+    await h2.router.resync();
+    assert.deepEqual(subnetsAsked(restarted).slice(1), [], 'a later resync has nothing to forget');
+  });
+
+  test('a removed subnet is recorded only until its flows are forgotten, or until a network has it again', async () => {
+    const tracker = new FakeConnectionTracker();
+    const h = await withNetworks({ firewall: new FakeFirewallBackend(), connectionTracker: tracker });
+    await h.router.createNetwork(create(100, '10.5.0.0/16'));
+    assert.deepEqual(subnetsAsked(tracker).at(-1), { subnets: ['172.18.0.0/16'], strays: undefined }, 'a changed subnet is forgotten as removed');
+    assert.deepEqual(h.store.retiredSubnets(), []);
+    tracker.fail = new Error('conntrack cannot run');
+    await h.router.deleteNetwork(200);
+    assert.deepEqual(h.store.retiredSubnets(), ['172.19.0.0/16']);
+    await h.router.createNetwork(create(300, '172.19.0.0/16'));
+    assert.deepEqual(h.store.retiredSubnets(), [], "a network on the subnet again: its flows are that network's");
+  });
+
+  test('without a connection tracker nothing is recorded', async () => {
+    const h = await withNetworks({ firewall: new FakeFirewallBackend() });
+    await h.router.deleteNetwork(200);
+    assert.deepEqual(h.store.retiredSubnets(), []);
   });
 });

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DnsBackend, FirewallBackend } from '../src/backends.js';
+import type { ConnectionTracker, DnsBackend, FirewallBackend } from '../src/backends.js';
 import type { Logger } from '../src/logger.js';
 import type { Network } from '../src/model.js';
 import { Router, type CreateNetworkRequest } from '../src/router.js';
@@ -42,6 +42,7 @@ export interface HarnessOptions {
   vlan?: FakeVlanBackend;
   firewall?: FirewallBackend;
   dns?: DnsBackend;
+  connectionTracker?: ConnectionTracker;
   parent?: string;
   clock?: () => number;
 }
@@ -69,6 +70,7 @@ export async function newHarness(options: HarnessOptions = {}): Promise<Harness>
     vlan,
     firewall: options.firewall,
     dns: options.dns,
+    connectionTracker: options.connectionTracker,
     parent: options.parent,
     log,
     clock: options.clock,
