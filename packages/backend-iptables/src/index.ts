@@ -15,7 +15,6 @@ export { DNAT_BUCKET_PORTS, DNAT_CHAIN, bucketChain } from './dnat-tree.js';
 export { HOOKS, collapsePrefixes, render, renderChange, type Hook } from './render.js';
 export { formatRestore, planChanges, renderRestore, type ChainChanges, type TableChanges } from './restore.js';
 export {
-  CHAIN_PREFIX,
   COMMENT,
   NOTHING,
   TABLES,

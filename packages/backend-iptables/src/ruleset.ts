@@ -1,6 +1,6 @@
 /**
  * What this backend owns in iptables, as plain data: in each table it uses,
- * its chains (every chain named `RS-...`) with their rules, and its jumps
+ * its chains (named `RS-...`, see isOwnedChain) with their rules, and its jumps
  * (rules in chains that are not ours, the built-in ones, carrying our
  * comment). The same shape holds a rendering of the desired state and what
  * `iptables-save` shows of ours, so that planning a change and telling
@@ -10,12 +10,21 @@
  * the renderer writes that canonical form, so the comparison is textual.
  */
 
+import { PROTOCOLS } from '@router-service/core';
+
 /** The tables the backend uses, in the order a restore input lists them. */
 export const TABLES = ['raw', 'nat', 'filter'] as const;
 export type TableName = (typeof TABLES)[number];
 
-/** Every chain of ours is named with this prefix; nothing else is. */
-export const CHAIN_PREFIX = 'RS-';
+/** Every chain of ours is named with this prefix. */
+const CHAIN_PREFIX = 'RS-';
+
+/**
+ * The names our chains take: the base chains (render.ts), `RS-DNAT` and its
+ * buckets (dnat-tree.ts). Another tool's chain that merely starts with the
+ * prefix is not ours, so it is never flushed or deleted.
+ */
+const OWNED_CHAIN = new RegExp(`^${CHAIN_PREFIX}(?:PREROUTING|OUTPUT|POSTROUTING|INPUT|FORWARD|DNAT(?:-(?:${PROTOCOLS.join('|')})-\\d+-\\d+)?)$`);
 
 /** The comment on every rule of ours that lives in a chain that is not ours. */
 export const COMMENT = 'router-service';
@@ -48,7 +57,7 @@ export const NOTHING: OwnedRuleset = {
 
 /** Whether a chain name is one of ours. */
 export function isOwnedChain(name: string): boolean {
-  return name.startsWith(CHAIN_PREFIX);
+  return OWNED_CHAIN.test(name);
 }
 
 /** The rule that jumps into `target`, marked as ours. */

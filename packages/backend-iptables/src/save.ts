@@ -1,7 +1,7 @@
 /**
- * Reading what is ours out of `iptables-save -t <table>`: chains named
- * `RS-...` with their rules, and the rules carrying our comment in chains
- * that are not ours. Everything else is skipped unread.
+ * Reading what is ours out of `iptables-save -t <table>`: our chains
+ * (isOwnedChain) with their rules, and the rules carrying our comment in
+ * chains that are not ours. Everything else is skipped unread.
  */
 import { isOwnedChain, isOwnedRule, type JumpRule, type OwnedTable } from './ruleset.js';
 

@@ -23,7 +23,11 @@ async function runTool(variant: TestedVariant, netns: string, tool: IptablesTool
   return result.stdout;
 }
 
-/** Chains and rules that are not ours and that no suite test touches: 203.0.113.0/24 is never a probe's address. */
+/**
+ * Chains and rules that are not ours and that no suite test touches:
+ * 203.0.113.0/24 is never a probe's address. RS-LOG is named like ours
+ * but is not.
+ */
 const FOREIGN = `*raw
 :FOREIGN-RAW - [0:0]
 -A PREROUTING -s 203.0.113.0/24 -j FOREIGN-RAW
@@ -37,18 +41,21 @@ COMMIT
 COMMIT
 *filter
 :FOREIGN - [0:0]
+:RS-LOG - [0:0]
 -A INPUT -s 203.0.113.0/24 -j FOREIGN
+-A INPUT -s 203.0.113.0/24 -j RS-LOG
 -A FORWARD -s 203.0.113.0/24 -j FOREIGN
 -A OUTPUT -d 203.0.113.0/24 -m comment --comment "not router-service" -j DROP
 -A FOREIGN -s 203.0.113.0/24 -j DROP
+-A RS-LOG -s 203.0.113.0/24 -j RETURN
 COMMIT
 `;
 
-/** One jump removed, one copied, a rule of ours dropped, a stray chain of ours with a jump into it. */
+/** One jump removed, one copied, a rule of ours dropped, a stray chain of ours (a bucket not in use) with a jump into it. */
 const DAMAGE = `*nat
-:RS-STRAY - [0:0]
--A RS-STRAY -j RETURN
--A PREROUTING -m comment --comment router-service -j RS-STRAY
+:RS-DNAT-sctp-65280-65535 - [0:0]
+-A RS-DNAT-sctp-65280-65535 -j RETURN
+-A PREROUTING -m comment --comment router-service -j RS-DNAT-sctp-65280-65535
 -A OUTPUT -m comment --comment router-service -j RS-OUTPUT
 COMMIT
 *filter

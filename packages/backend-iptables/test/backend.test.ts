@@ -23,7 +23,7 @@ import { STATES } from './states.js';
 
 const ok = (stdout = ''): IptablesResult => ({ exitCode: 0, stdout, stderr: '' });
 
-/** What iptables-save prints of `owned` in one table, with a foreign chain beside ours. */
+/** What iptables-save prints of `owned` in one table, with foreign chains beside ours, one named like ours. */
 function saveOutput(owned: OwnedRuleset, table: TableName): string {
   const { chains, jumps } = owned[table];
   return [
@@ -31,8 +31,11 @@ function saveOutput(owned: OwnedRuleset, table: TableName): string {
     `*${table}`,
     ':PREROUTING ACCEPT [12:720]',
     ':FOREIGN - [0:0]',
+    ':RS-LOG - [0:0]',
     ...[...chains.keys()].sort().map((c) => `:${c} - [0:0]`),
     '-A PREROUTING -s 203.0.113.1/32 -j FOREIGN',
+    '-A PREROUTING -s 203.0.113.2/32 -j RS-LOG',
+    '-A RS-LOG -j RETURN',
     ...jumps.map((j) => `-A ${j.chain} ${j.rule}`),
     ...[...chains].flatMap(([c, rules]) => rules.map((r) => `-A ${c} ${r}`)),
     'COMMIT',

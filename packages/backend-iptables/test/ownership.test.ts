@@ -85,11 +85,11 @@ for (const variant of ['nft', 'legacy'] as const) {
       // A stray chain of ours that a rule which is not ours refers to: sync
       // must delete the chain, and the kernel refuses in the filter table,
       // after raw and nat have committed.
-      await restore('*filter\n:RS-STRAY - [0:0]\n-A OUTPUT -d 203.0.113.9/32 -j RS-STRAY\nCOMMIT\n');
+      await restore('*filter\n:RS-DNAT - [0:0]\n-A OUTPUT -d 203.0.113.9/32 -j RS-DNAT\nCOMMIT\n');
       const held = await adapter.dump(ns.name);
       await assert.rejects(backend.sync(STATES['one-network']!), /\[iptables\] sync of tables raw, nat, filter failed: .*\(tables already changed were put back\)$/s);
       assert.equal(await adapter.dump(ns.name), held, 'the kernel changed');
-      await iptables('-t', 'filter', '-D', 'OUTPUT', '-d', '203.0.113.9/32', '-j', 'RS-STRAY');
+      await iptables('-t', 'filter', '-D', 'OUTPUT', '-d', '203.0.113.9/32', '-j', 'RS-DNAT');
       await backend.sync(STATES.full!);
       assert.equal(await adapter.dump(ns.name), synced);
     });

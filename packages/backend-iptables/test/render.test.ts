@@ -14,6 +14,7 @@ import {
   bucketChain,
   describeDrift,
   formatRestore,
+  isOwnedChain,
   parseSave,
   planChanges,
   render,
@@ -79,6 +80,14 @@ test('every hook jumps into a chain of ours in the same table', () => {
     jumps,
     HOOKS.map((h) => `${h.table} ${h.builtin} -m comment --comment router-service -j ${h.chain}`),
   );
+});
+
+test('every chain a rendering has is ours by name; another chain that merely starts with the prefix is not', () => {
+  const rendered = render(STATES.full!);
+  const chains = TABLES.flatMap((t) => [...rendered[t].chains.keys()]);
+  assert.ok(chains.some((c) => c.startsWith(`${DNAT_CHAIN}-`)), 'the full state has bucket chains');
+  for (const chain of [...chains, bucketChain('sctp', 65280), bucketChain('udp', 0)]) assert.ok(isOwnedChain(chain), chain);
+  for (const chain of ['RS-LOG', 'RS-DNAT-tcp', 'RS-DNAT-icmp-0-255', 'RS-INPUT2', 'XRS-INPUT', 'rs-input', 'INPUT']) assert.ok(!isOwnedChain(chain), chain);
 });
 
 test('published ports are a tree: RS-DNAT dispatches by protocol and bucket, a range is split at bucket edges', () => {
@@ -250,23 +259,23 @@ test('what iptables-save prints of a rendering reads back as the rendering, and 
 test('a kernel with extra jumps, missing chains and stray chains is converged and described', () => {
   const owned = render(STATES.full!);
   const saved = `${saveOutput(owned, 'filter')}\n`
-    .replace(':RS-INPUT - [0:0]\n', ':RS-INPUT - [0:0]\n:RS-OLD - [0:0]\n')
-    .replace('-A INPUT -m comment', '-A INPUT -m comment --comment router-service -j RS-OLD\n-A INPUT -m comment --comment router-service -j RS-INPUT\n-A INPUT -m comment')
+    .replace(':RS-INPUT - [0:0]\n', ':RS-INPUT - [0:0]\n:RS-DNAT - [0:0]\n')
+    .replace('-A INPUT -m comment', '-A INPUT -m comment --comment router-service -j RS-DNAT\n-A INPUT -m comment --comment router-service -j RS-INPUT\n-A INPUT -m comment')
     .replace(/^-A RS-FORWARD .*\n/gm, '')
     .replace(/^:RS-FORWARD .*\n/m, '')
     .replace(/^-A FORWARD .*\n/m, '');
   const held = { ...parsed(owned), filter: parseSave(saved) };
   assert.equal(
     describeDrift(held, owned),
-    'filter chain RS-FORWARD: missing; filter chain RS-OLD: not rendered; filter jump INPUT -> RS-INPUT: 2 copies; filter jump FORWARD -> RS-FORWARD: missing; filter jump INPUT -> RS-OLD: not rendered',
+    'filter chain RS-FORWARD: missing; filter chain RS-DNAT: not rendered; filter jump INPUT -> RS-INPUT: 2 copies; filter jump FORWARD -> RS-FORWARD: missing; filter jump INPUT -> RS-DNAT: not rendered',
   );
   const lines = planChanges(held, owned).flatMap((c) => c.lines);
   assert.deepEqual(lines.filter((l) => !l.startsWith('-A RS-FORWARD ')), [
     ':RS-FORWARD - [0:0]',
-    ':RS-OLD - [0:0]',
-    '-D INPUT -m comment --comment router-service -j RS-OLD',
+    ':RS-DNAT - [0:0]',
+    '-D INPUT -m comment --comment router-service -j RS-DNAT',
     '-D INPUT -m comment --comment router-service -j RS-INPUT',
-    '-X RS-OLD',
+    '-X RS-DNAT',
     '-I FORWARD 1 -m comment --comment router-service -j RS-FORWARD',
   ]);
 });

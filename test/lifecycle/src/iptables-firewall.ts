@@ -3,7 +3,7 @@
  * and the jumps into them, read with the iptables-save the alternatives
  * system chose, as the backend's default does.
  */
-import { CHAIN_PREFIX, createIptablesFirewallBackend } from '@router-service/backend-iptables';
+import { createIptablesFirewallBackend, isOwnedChain } from '@router-service/backend-iptables';
 import type { Netns } from '@router-service/test-support';
 import { execIn, type FirewallUnderTest } from './firewall-under-test.js';
 
@@ -35,14 +35,10 @@ function ruleChains(text: string): { chain: string; target: string | undefined }
   return { chain: words[1] ?? '', target: jump < 0 ? undefined : words[jump + 1] };
 }
 
-function isOurChain(chain: string): boolean {
-  return chain.startsWith(CHAIN_PREFIX);
-}
-
 function isOurs(line: SavedLine): boolean {
-  if (line.text.startsWith(':')) return isOurChain(line.text.slice(1));
+  if (line.text.startsWith(':')) return isOwnedChain(line.text.slice(1));
   const { chain, target } = ruleChains(line.text);
-  return isOurChain(chain) || (target !== undefined && isOurChain(target));
+  return isOwnedChain(chain) || (target !== undefined && isOwnedChain(target));
 }
 
 export const IPTABLES_FIREWALL: FirewallUnderTest = {
@@ -63,7 +59,7 @@ export const IPTABLES_FIREWALL: FirewallUnderTest = {
       if (!line.text.startsWith('-A ')) continue;
       const { chain, target } = ruleChains(line.text);
       // Jumps from chains not ours into ours: each one exactly once.
-      if (isOurChain(chain) || target === undefined || !isOurChain(target)) continue;
+      if (isOwnedChain(chain) || target === undefined || !isOwnedChain(target)) continue;
       const key = `${line.table} ${chain} -> ${target}`;
       jumps.set(key, (jumps.get(key) ?? 0) + 1);
     }
