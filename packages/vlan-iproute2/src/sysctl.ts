@@ -9,6 +9,8 @@ import type { IpRunner } from './ip-runner.js';
 export interface SysctlSetting {
   path: readonly string[];
   value: string;
+  /** Skipped where the kernel has no such setting (IPv6 settings, on a kernel booted without IPv6). */
+  optional?: boolean;
 }
 
 /** Applies settings in order; the first failure stops and throws. */
@@ -20,9 +22,15 @@ export type SysctlWriter = (settings: readonly SysctlSetting[]) => Promise<void>
  */
 export function procSysctlWriter(root = '/proc/sys'): SysctlWriter {
   return async (settings) => {
-    for (const { path, value } of settings) {
+    for (const { path, value, optional } of settings) {
       const file = join(root, ...path);
-      const current = await readFile(file, 'utf8');
+      let current;
+      try {
+        current = await readFile(file, 'utf8');
+      } catch (err) {
+        if (optional === true && (err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
       if (current.trim() !== value) {
         await writeFile(file, value);
       }
@@ -33,16 +41,22 @@ export function procSysctlWriter(root = '/proc/sys'): SysctlWriter {
 /**
  * Runs `ip netns exec <netns> <sysctl> -q -w a/b/c=v ...` (argv, no shell):
  * the way to reach the settings of another namespace. sysctl accepts the
- * slash-separated form, which keeps dotted interface names intact.
+ * slash-separated form, which keeps dotted interface names intact. The
+ * optional settings follow in a second run with `-e`, which skips keys the
+ * kernel does not have.
  */
 export function netnsSysctlWriter(run: IpRunner, netns: string, sysctlPath: string): SysctlWriter {
-  return async (settings) => {
+  const write = async (flags: readonly string[], settings: readonly SysctlSetting[]): Promise<void> => {
     if (settings.length === 0) return;
-    const args = ['netns', 'exec', netns, sysctlPath, '-q', '-w', ...settings.map(({ path, value }) => `${path.join('/')}=${value}`)];
+    const args = ['netns', 'exec', netns, sysctlPath, ...flags, '-w', ...settings.map(({ path, value }) => `${path.join('/')}=${value}`)];
     const result = await run(args);
     if (result.exitCode !== 0) {
       throw new Error(`ip ${args.join(' ')} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
     }
+  };
+  return async (settings) => {
+    await write(['-q'], settings.filter((s) => s.optional !== true));
+    await write(['-e', '-q'], settings.filter((s) => s.optional === true));
   };
 }
 
@@ -84,7 +98,17 @@ export function promoteSecondariesSetting(device: string): SysctlSetting {
  * whatever a network sends to 127.0.0.0/8.
  */
 export function networkLinkSettings(device: string): SysctlSetting[] {
-  return [...isolationSettings(device), deviceSetting(device, 'route_localnet', 1)];
+  return [...isolationSettings(device), deviceSetting(device, 'route_localnet', 1), ipv6Off(device)];
+}
+
+/**
+ * IPv6 switched off on a network link, as Docker does on a bridge whose
+ * network has no IPv6: the networks are IPv4, the firewall judges IPv4
+ * (with iptables, IPv6 would pass unjudged), and the link gets no
+ * link-local address for a container to reach the router by.
+ */
+function ipv6Off(device: string): SysctlSetting {
+  return { path: ['net', 'ipv6', 'conf', device, 'disable_ipv6'], value: '1', optional: true };
 }
 
 export const ipForwardingSetting: SysctlSetting = { path: ['net', 'ipv4', 'ip_forward'], value: '1' };

@@ -57,6 +57,7 @@ test('ensureVlan converges a VLAN link, or names module 8021q when the kernel ha
   });
   assert.equal(await ns.sysctl('net', 'ipv4', 'conf', 'eth0.100', 'arp_ignore'), '1');
   assert.equal(await ns.sysctl('net', 'ipv4', 'conf', 'eth0.100', 'route_localnet'), '1');
+  assert.equal(await ns.sysctl('net', 'ipv6', 'conf', 'eth0.100', 'disable_ipv6'), '1');
   // The kernel updates operstate asynchronously (linkwatch, up to a second).
   const settled = await waitUntilUp(backend, 'eth0.100');
   assert.deepEqual(await backend.ensureVlan(want), settled);

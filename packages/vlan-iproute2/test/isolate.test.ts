@@ -51,16 +51,22 @@ test('isolate stops ARP answers for addresses of other interfaces', async () => 
     assert.equal(await router.sysctl('net', 'ipv4', 'conf', 'b0', key), value, key);
     assert.equal(await router.sysctl('net', 'ipv4', 'conf', 'a0', key), '0', `${key} of a0 changed`);
   }
-  // Not a link of ours, so not a network link: loopback addresses stay off it.
+  // Not a link of ours, so not a network link: loopback addresses stay off it, and IPv6 on.
   assert.equal(await router.sysctl('net', 'ipv4', 'conf', 'b0', 'route_localnet'), '0');
+  assert.equal(await router.sysctl('net', 'ipv6', 'conf', 'b0', 'disable_ipv6'), '0');
 });
 
-test('isolate lets a link of ours carry loopback addresses, as network links must', async () => {
+test('isolate lets a link of ours carry loopback addresses, as network links must, and switches IPv6 off on it', async () => {
   await router.ip('link', 'add', 'd0.7', 'type', 'veth', 'peer', 'name', 'd1');
   await router.ip('link', 'set', 'dev', 'd0.7', 'alias', OWNER_ALIAS);
+  await router.ip('link', 'set', 'd0.7', 'up');
+  await router.ip('link', 'set', 'd1', 'up');
+  assert.match(await router.ip('-6', 'addr', 'show', 'dev', 'd0.7'), /inet6 fe80::/, 'control: the link has a link-local IPv6 address before');
   await createIproute2VlanBackend({ netns: router.name }).isolate('d0.7');
   assert.equal(await router.sysctl('net', 'ipv4', 'conf', 'd0.7', 'route_localnet'), '1');
   assert.equal(await router.sysctl('net', 'ipv4', 'conf', 'd0.7', 'arp_ignore'), '1');
+  assert.equal(await router.sysctl('net', 'ipv6', 'conf', 'd0.7', 'disable_ipv6'), '1');
+  assert.doesNotMatch(await router.ip('-6', 'addr', 'show', 'dev', 'd0.7'), /inet6/, 'an IPv6 address stayed on a network link');
 });
 
 test('isolate reaches dotted names and refuses missing ones', async () => {

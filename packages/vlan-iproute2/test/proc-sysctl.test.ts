@@ -44,6 +44,13 @@ test('the /proc/sys writer writes only values that differ, dotted names as one s
     assert.equal(readFileSync(join(root, 'net', 'ipv4', 'conf', 'eth0.100', 'arp_ignore'), 'utf8'), '1\n');
     assert.equal(readFileSync(join(root, 'net', 'ipv4', 'conf', 'eth0.100', 'rp_filter'), 'utf8'), '1');
     await assert.rejects(procSysctlWriter(root)([{ path: ['net', 'ipv4', 'conf', 'absent0', 'arp_ignore'], value: '1' }]), /ENOENT/);
+    // A kernel booted without IPv6 has no net/ipv6: an optional setting is skipped, the next one still written.
+    writeFileSync(join(root, 'net', 'ipv4', 'conf', 'eth0.100', 'rp_filter'), '0\n');
+    await procSysctlWriter(root)([
+      { path: ['net', 'ipv6', 'conf', 'eth0.100', 'disable_ipv6'], value: '1', optional: true },
+      { path: ['net', 'ipv4', 'conf', 'eth0.100', 'rp_filter'], value: '1' },
+    ]);
+    assert.equal(readFileSync(join(root, 'net', 'ipv4', 'conf', 'eth0.100', 'rp_filter'), 'utf8'), '1');
   } finally {
     rmSync(root, { recursive: true });
   }
