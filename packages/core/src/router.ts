@@ -617,18 +617,20 @@ export class Router {
     throw failure.err;
   }
 
-  /** Reverts changes in memory and, when they were stored, in the store. */
+  /**
+   * Reverts changes, when they were stored, in the store, then in memory.
+   * If the store cannot take the reversal, it throws before memory is
+   * touched: memory keeps holding what the store holds, which is what a
+   * resync applies and what a restart would load.
+   */
   #undoPortChanges(changes: readonly PortChange[], stored: boolean): void {
     const undo = changes.toReversed().map(invertPortChange);
-    for (const c of undo) this.#changePorts(c);
-    if (!stored) return;
-    try {
+    if (stored) {
       this.#store.update((tx) => {
         for (const c of undo) storePortChange(tx, c);
       });
-    } catch (err) {
-      this.#log.error({ err: errorMessage(err) }, 'rolling back refused port changes in the store failed');
     }
+    for (const c of undo) this.#changePorts(c);
   }
 
   #logPortChange(c: PortChange): void {

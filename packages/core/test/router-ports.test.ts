@@ -317,6 +317,26 @@ describe('Router port changes: store and kernel together', () => {
     assert.deepEqual(h.store.load().portMappings.map((m) => m.hostPort), [8080]);
   });
 
+  test('a refused removal whose undoing cannot be stored leaves memory as the store holds it', async () => {
+    const firewall = new CountingFirewall();
+    const h = await withNetworks(firewall);
+    await h.router.addPortMapping(portRequest({ hostPort: 8080 }));
+    firewall.refuse = () => 'Device or resource busy';
+    // The removal's commit goes through; the commit undoing it fails.
+    const update = h.store.update.bind(h.store);
+    let updates = 0;
+    h.store.update = (change) => {
+      if (++updates === 2) throw new Error('database or disk is full');
+      update(change);
+    };
+    await assertRouterError(() => h.router.removePortMapping({ protocol: 'tcp', hostIp: '', hostPort: 8080 }), 'internal', 'Device or resource busy');
+    assert.deepEqual(h.store.load().portMappings, []);
+    assert.deepEqual(await mappings(h), [], 'memory and store disagree');
+    firewall.refuse = () => undefined;
+    await h.router.resync();
+    assert.deepEqual(firewall.applied, [], 'the resync applies what the store holds');
+  });
+
   test('a batch whose store commit fails is committed one call at a time', async () => {
     const firewall = new CountingFirewall();
     const h = await withNetworks(firewall);
