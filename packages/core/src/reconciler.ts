@@ -39,7 +39,7 @@ export interface ReconcilerOptions {
   connectionTracker?: ConnectionTracker | undefined;
   /** The parent interface the VLAN links live on. */
   parent: string;
-  /** Subnets no longer desired whose flows a run before this one may have left unforgotten: forgotten with the first firewall change. */
+  /** Subnets no longer desired whose flows a run before this one may have left unforgotten: owed from the start (see oweSubnets). */
   retiredSubnets?: readonly string[];
   log: Logger;
   /** The wall clock, for the time of the health record. */
@@ -93,7 +93,8 @@ export class Reconciler {
     this.#firewall = options.firewall;
     this.#dns = options.dns;
     this.#connectionTracker = options.connectionTracker;
-    this.#owedRemovals = { ...NO_REMOVALS, subnets: this.forgetsFlows ? [...(options.retiredSubnets ?? [])] : [] };
+    this.#owedRemovals = NO_REMOVALS;
+    this.oweSubnets(options.retiredSubnets ?? []);
     this.#parent = options.parent;
     this.#log = options.log;
     this.#now = options.now ?? (() => new Date());
@@ -163,6 +164,17 @@ export class Reconciler {
   /** Whether firewall changes forget the flows they make stale: with a firewall and a connection tracker. */
   get forgetsFlows(): boolean {
     return this.#firewall !== undefined && this.#connectionTracker !== undefined;
+  }
+
+  /**
+   * Owes the forgetting of `subnets`' flows (removed from the desired
+   * state): the next firewall change forgets them, whatever the reconciler
+   * applied before (maybe nothing yet, after a failed first sync).
+   */
+  oweSubnets(subnets: readonly string[]): void {
+    if (!this.forgetsFlows || subnets.length === 0) return;
+    const owed = this.#owedRemovals;
+    this.#owedRemovals = { ...owed, subnets: [...new Set([...owed.subnets, ...subnets])] };
   }
 
   /** The removed subnets whose flows are still to be forgotten (a forget failed, or none has run yet). */

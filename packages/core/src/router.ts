@@ -239,7 +239,7 @@ export class Router {
           for (const subnet of retired) tx.putRetiredSubnet(subnet);
         });
         this.#networks.set(spec.vlan, next);
-        for (const subnet of retired) this.#retiredSubnets.add(subnet);
+        this.#retire(retired);
       }
       let link;
       try {
@@ -292,7 +292,7 @@ export class Router {
         for (const subnet of retired) tx.putRetiredSubnet(subnet);
       });
       this.#networks.delete(vlan);
-      for (const subnet of retired) this.#retiredSubnets.add(subnet);
+      this.#retire(retired);
       for (const m of ports) this.#ports.delete(m);
       this.#log.info({ vlan, portMappingsRemoved: ports.length }, 'network deleted');
       // Teardown in reverse order of setup: what uses the link goes first.
@@ -508,6 +508,7 @@ export class Router {
     const [only] = batch;
     if (only !== undefined && batch.length === 1) return settle(only, this.#commitPortCall(only.op));
     const changes: PortChange[] = [];
+    const changeOf = new Map<PortCall, PortChange>();
     const refused = new Map<PortCall, unknown>();
     for (const call of batch) {
       try {
@@ -515,6 +516,7 @@ export class Router {
         if (change === undefined) continue;
         this.#changePorts(change);
         changes.push(change);
+        changeOf.set(call, change);
       } catch (err) {
         refused.set(call, err);
       }
@@ -523,6 +525,16 @@ export class Router {
       try {
         await this.#storeAndApply(changes);
       } catch (err) {
+        if (!changes.every((c) => this.#undone(c))) {
+          // Their undoing could not be stored, so they stand, and committed one at a time each would find itself done.
+          for (const call of batch) {
+            const change = changeOf.get(call);
+            if (refused.has(call)) call.reject(refused.get(call));
+            else if (change !== undefined) call.reject(portChangeFailure(change, err));
+            else call.resolve();
+          }
+          return;
+        }
         this.#log.warn({ portChanges: changes.length, err: errorMessage(err) }, 'port changes refused together; committing them one at a time');
         for (const call of batch) await settle(call, this.#commitPortCall(call.op));
         return;
@@ -543,8 +555,7 @@ export class Router {
     try {
       await this.#storeAndApply([change]);
     } catch (err) {
-      const doing = change.kind === 'add' ? 'publishing' : 'unpublishing';
-      throw withContext(err, `${doing} ${describePortMapping(change.mapping)}`);
+      throw portChangeFailure(change, err);
     }
     this.#logPortChange(change);
   }
@@ -559,6 +570,11 @@ export class Router {
     checkPortConflict(mapping, this.#ports.overlapping(mapping));
     // Past the conflict check, a mapping with the same key can only be identical.
     return this.#ports.get(mapping) === undefined ? { kind: 'add', mapping } : undefined;
+  }
+
+  /** Whether the state in memory is as it was before `c`. */
+  #undone(c: PortChange): boolean {
+    return (this.#ports.get(c.mapping) === undefined) === (c.kind === 'add');
   }
 
   /** Applies a port change to the state in memory. */
@@ -710,12 +726,17 @@ export class Router {
     return this.#reconciler.forgetsFlows ? networks.map((n) => n.subnet).filter((subnet) => !this.#retiredSubnets.has(subnet)) : [];
   }
 
+  /** Notes stored retired subnets, and owes the forgetting of their flows. */
+  #retire(subnets: readonly string[]): void {
+    for (const subnet of subnets) this.#retiredSubnets.add(subnet);
+    this.#reconciler.oweSubnets(subnets);
+  }
+
   /**
    * After a reconcile that succeeded, removes from the store the retired
    * subnets the reconciler no longer owes: their flows were forgotten, or
-   * a network has the subnet again. (A reconcile that failed may not have
-   * counted them yet.) A store failure is logged; the next reconcile
-   * tries again.
+   * a network has the subnet again. A store failure is logged; the next
+   * reconcile tries again.
    */
   #settleRetiredSubnets(): void {
     if (this.#retiredSubnets.size === 0) return;
@@ -773,6 +794,11 @@ export class Router {
       this.#log.error({ vlan, err: errorMessage(err) }, 'rolling back failed change; the next resync retries');
     }
   }
+}
+
+/** A port change's failure, naming the mapping. */
+function portChangeFailure(change: PortChange, err: unknown): RouterError {
+  return withContext(err, `${change.kind === 'add' ? 'publishing' : 'unpublishing'} ${describePortMapping(change.mapping)}`);
 }
 
 /** The error with what was being done put in front of its message, keeping its kind. */

@@ -389,6 +389,26 @@ describe('Router flows of removed networks', () => {
     assert.deepEqual(subnetsAsked(restarted).slice(1), [], 'a later resync has nothing to forget');
   });
 
+  test('a network deleted before any firewall change succeeded has its flows forgotten with the first that does', async () => {
+    const stateDir = newStateDir();
+    const h = await newHarness({ stateDir, firewall: new FakeFirewallBackend(), connectionTracker: new FakeConnectionTracker() });
+    harnesses.push(h);
+    await h.router.createNetwork(create(100, '172.18.0.0/16'));
+    await h.router.createNetwork(create(200, '172.19.0.0/16'));
+    await h.stop();
+
+    const firewall = new FakeFirewallBackend();
+    const tracker = new FakeConnectionTracker();
+    const h2 = await newHarness({ stateDir, firewall, connectionTracker: tracker });
+    harnesses.push(h2);
+    firewall.fail = new Error('nft: cannot run');
+    await assert.rejects(h2.router.resync(), /cannot run/);
+    firewall.fail = undefined;
+    await h2.router.deleteNetwork(200);
+    assert.deepEqual(subnetsAsked(tracker), [{ subnets: ['172.19.0.0/16'], strays: ['172.18.0.0/16', '172.19.0.0/16'] }]);
+    assert.deepEqual(h2.store.retiredSubnets(), []);
+  });
+
   test('a removed subnet is recorded only until its flows are forgotten, or until a network has it again', async () => {
     const tracker = new FakeConnectionTracker();
     const h = await withNetworks({ firewall: new FakeFirewallBackend(), connectionTracker: tracker });

@@ -337,6 +337,29 @@ describe('Router port changes: store and kernel together', () => {
     assert.deepEqual(firewall.applied, [], 'the resync applies what the store holds');
   });
 
+  test('refused removals made together whose undoing cannot be stored fail, each named, rather than pass as done', async () => {
+    const firewall = new CountingFirewall();
+    const h = await withNetworks(firewall);
+    await Promise.all([8080, 8081].map((port) => h.router.addPortMapping(portRequest({ hostPort: port }))));
+    firewall.refuse = () => 'Device or resource busy';
+    const update = h.store.update.bind(h.store);
+    let updates = 0;
+    h.store.update = (change) => {
+      if (++updates === 2) throw new Error('database or disk is full');
+      update(change);
+    };
+    const outcomes = await Promise.allSettled([8080, 8081, 9999].map((port) => h.router.removePortMapping({ protocol: 'tcp', hostIp: '', hostPort: port })));
+    assert.deepEqual(
+      outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : 'ok')),
+      [
+        'unpublishing tcp *:8080 -> 172.18.0.2:80 (VLAN 100): applying the counting firewall: Could not process rule: Device or resource busy',
+        'unpublishing tcp *:8081 -> 172.18.0.2:80 (VLAN 100): applying the counting firewall: Could not process rule: Device or resource busy',
+        'ok',
+      ],
+    );
+    assert.deepEqual(await mappings(h), h.store.load().portMappings);
+  });
+
   test('a batch whose store commit fails is committed one call at a time', async () => {
     const firewall = new CountingFirewall();
     const h = await withNetworks(firewall);
