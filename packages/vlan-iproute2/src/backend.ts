@@ -8,7 +8,7 @@ import type { IpLinkRecord } from './ip-json.js';
 import type { IpResult, IpRunner } from './ip-runner.js';
 import { ipv4Network, parseIpv4Interface } from './ipv4.js';
 import type { Ipv4Interface } from './ipv4.js';
-import { ipForwardingSetting, isolationSettings, networkLinkSettings, promoteSecondariesSetting } from './sysctl.js';
+import { ipForwardingSetting, ipv6OffSetting, isolationSettings, networkLinkSettings, promoteSecondariesSetting } from './sysctl.js';
 import type { SysctlSetting, SysctlWriter } from './sysctl.js';
 
 /** The ifalias that marks a link as created by router-service. */
@@ -172,6 +172,7 @@ export class Iproute2VlanBackend implements VlanBackend {
     // connections to ports published on 127.0.0.1.
     await this.#applySysctl([...networkLinkSettings(name), promoteSecondariesSetting(name)], `isolating ${name}`);
     await this.#converge(current, { mtu, address, up: true });
+    if (current.mtu !== mtu) await this.#applySysctl([ipv6OffSetting(name)], `switching IPv6 off on ${name}`);
     const status = await this.status(name);
     if (status === undefined) {
       throw new Error(`link ${name} vanished while it was configured`);

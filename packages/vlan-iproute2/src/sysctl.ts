@@ -98,16 +98,18 @@ export function promoteSecondariesSetting(device: string): SysctlSetting {
  * whatever a network sends to 127.0.0.0/8.
  */
 export function networkLinkSettings(device: string): SysctlSetting[] {
-  return [...isolationSettings(device), deviceSetting(device, 'route_localnet', 1), ipv6Off(device)];
+  return [...isolationSettings(device), deviceSetting(device, 'route_localnet', 1), ipv6OffSetting(device)];
 }
 
 /**
  * IPv6 switched off on a network link, as Docker does on a bridge whose
  * network has no IPv6: the networks are IPv4, the firewall judges IPv4
  * (with iptables, IPv6 would pass unjudged), and the link gets no
- * link-local address for a container to reach the router by.
+ * link-local address for a container to reach the router by. An MTU below
+ * 1280 drops the link's IPv6 settings, and raising it again brings them
+ * back as the defaults: it is set again after every MTU change.
  */
-function ipv6Off(device: string): SysctlSetting {
+export function ipv6OffSetting(device: string): SysctlSetting {
   return { path: ['net', 'ipv6', 'conf', device, 'disable_ipv6'], value: '1', optional: true };
 }
 

@@ -122,6 +122,8 @@ describe('ensureVlan commands', () => {
     const status = await fakeBackend(ip).ensureVlan({ ...want, mtu: 1400 });
     ip.assertDone();
     assert.equal(status.mtu, 1400);
+    // An MTU change may have dropped the link's IPv6 settings (below 1280) and brought back the defaults: IPv6 goes off again.
+    assert.deepEqual(ip.events.filter((e) => e.startsWith('sysctl')), [...isolation, 'sysctl net/ipv6/conf/eth0.100/disable_ipv6=1']);
   });
 
   test('a point-to-point prefix gets no broadcast address', async () => {
