@@ -23,9 +23,10 @@ export interface BackendSwitchContext {
  * Tears down the `kind` backends whose objects the kernel may hold besides
  * `configured`'s: the one the store records as active, and those whose
  * teardown failed before. Never throws: a backend that cannot be loaded is
- * logged as an error saying that its objects stay; one whose teardown
- * fails, as an error saying that the next start tries again, and it is
- * recorded so that it does.
+ * logged as an error saying that its objects stay (it is not tried again);
+ * one whose teardown fails, as an error saying that the next start tries
+ * again, and it is recorded so that it does (a failure to record it is
+ * logged too).
  */
 async function retireEarlierBackends(kind: BackendKind, configured: string, context: BackendSwitchContext): Promise<void> {
   const { store } = context;
@@ -36,7 +37,12 @@ async function retireEarlierBackends(kind: BackendKind, configured: string, cont
   for (const previous of candidates) {
     if (await tearDownFails(kind, previous, configured, context)) failed.push(previous);
   }
-  if (failed.length !== retiring.length || failed.some((name, i) => name !== retiring[i])) store.setRetiringBackends(kind, failed);
+  if (failed.length === retiring.length && failed.every((name, i) => name === retiring[i])) return;
+  try {
+    store.setRetiringBackends(kind, failed);
+  } catch (err) {
+    context.log.error({ kind, retiring: failed, err: errorMessage(err) }, `recording the ${kind} backends still to tear down failed`);
+  }
 }
 
 /** Tears down the `previous` backend; true if its teardown failed, so that the next start tries again. */
