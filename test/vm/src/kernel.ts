@@ -79,7 +79,8 @@ export async function ipv4Addresses(name: string): Promise<string[]> {
 
 /**
  * checkKernelVlan checks the link the kernel holds for network: an 802.1Q
- * VLAN with its id on the parent, up, carrying exactly the gateway.
+ * VLAN with its id on the parent, up, carrying exactly the gateway and no
+ * IPv6 address.
  */
 export async function checkKernelVlan(network: TestNetwork, parentIfindex: number): Promise<void> {
   const name = interfaceName(network);
@@ -98,6 +99,13 @@ export async function checkKernelVlan(network: TestNetwork, parentIfindex: numbe
   const want = `${network.gateway}/${prefixLength(network.subnet)}`;
   if (addresses.length !== 1 || addresses[0] !== want) {
     throw new Error(`${name} has addresses [${addresses.join(' ')}], want only ${want}`);
+  }
+  // IPv6 is off on network links: not even a link-local address for a container to reach the router by.
+  const ipv6 = (JSON.parse(await ip('-json', '-6', 'addr', 'show', 'dev', name)) as IpAddrJson[]).flatMap((entry) =>
+    (entry.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`),
+  );
+  if (ipv6.length > 0) {
+    throw new Error(`${name} has IPv6 addresses [${ipv6.join(' ')}]; IPv6 should be off on a network link`);
   }
 }
 

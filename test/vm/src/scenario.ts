@@ -49,7 +49,7 @@ export async function scenario(checks: Checks, router: RouterCalls): Promise<voi
       () => shown(resp),
     );
     checks.check(
-      `kernel shows ${ifname} as 802.1Q VLAN ${network.vlan} on eth0 with ${network.gateway}`,
+      `kernel shows ${ifname} as 802.1Q VLAN ${network.vlan} on eth0 with ${network.gateway}, IPv6 off`,
       await errorOf(checkKernelVlan(network, eth0.index)),
     );
   }
