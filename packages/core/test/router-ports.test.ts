@@ -247,12 +247,14 @@ describe('Router port calls arriving together', () => {
 });
 
 describe('Router port changes: store and kernel together', () => {
-  /** Makes the store's next `failures` updates throw, as a full disk does. */
-  function failStoreUpdates(store: Store, failures: number): void {
+  /** Makes the store's next `failures` updates after the next `skip` throw, as a full disk does. */
+  function failStoreUpdates(store: Store, failures: number, skip = 0): void {
     const update = store.update.bind(store);
+    let skipped = 0;
     let left = failures;
     store.update = (change) => {
-      if (left > 0) {
+      if (skipped < skip) skipped++;
+      else if (left > 0) {
         left--;
         throw new Error('database or disk is full');
       }
@@ -323,12 +325,7 @@ describe('Router port changes: store and kernel together', () => {
     await h.router.addPortMapping(portRequest({ hostPort: 8080 }));
     firewall.refuse = () => 'Device or resource busy';
     // The removal's commit goes through; the commit undoing it fails.
-    const update = h.store.update.bind(h.store);
-    let updates = 0;
-    h.store.update = (change) => {
-      if (++updates === 2) throw new Error('database or disk is full');
-      update(change);
-    };
+    failStoreUpdates(h.store, 1, 1);
     await assertRouterError(() => h.router.removePortMapping({ protocol: 'tcp', hostIp: '', hostPort: 8080 }), 'internal', 'Device or resource busy');
     assert.deepEqual(h.store.load().portMappings, []);
     assert.deepEqual(await mappings(h), [], 'memory and store disagree');
@@ -342,12 +339,7 @@ describe('Router port changes: store and kernel together', () => {
     const h = await withNetworks(firewall);
     await Promise.all([8080, 8081].map((port) => h.router.addPortMapping(portRequest({ hostPort: port }))));
     firewall.refuse = () => 'Device or resource busy';
-    const update = h.store.update.bind(h.store);
-    let updates = 0;
-    h.store.update = (change) => {
-      if (++updates === 2) throw new Error('database or disk is full');
-      update(change);
-    };
+    failStoreUpdates(h.store, 1, 1);
     const outcomes = await Promise.allSettled([8080, 8081, 9999].map((port) => h.router.removePortMapping({ protocol: 'tcp', hostIp: '', hostPort: port })));
     assert.deepEqual(
       outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : 'ok')),
