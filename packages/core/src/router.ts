@@ -723,7 +723,7 @@ export class Router {
    * alive, when firewall changes forget flows at all.
    */
   #retiring(networks: readonly Network[]): string[] {
-    return this.#reconciler.forgetsFlows ? networks.map((n) => n.subnet).filter((subnet) => !this.#retiredSubnets.has(subnet)) : [];
+    return this.#reconciler.forgetsFlows ? networks.map((n) => n.subnet) : [];
   }
 
   /** Notes stored retired subnets, and owes the forgetting of their flows. */
