@@ -2,7 +2,7 @@
  * A short account, for a person, of how what the kernel holds of ours
  * differs from a rendering: "" when they are equal.
  */
-import { TABLES, countJumps, type JumpRule, type OwnedRuleset, type OwnedTable, type TableName } from './ruleset.js';
+import { TABLES, countJumps, jumpKey, type JumpRule, type OwnedRuleset, type OwnedTable, type TableName } from './ruleset.js';
 
 /** At most this many differences are named; the rest are counted. */
 const MAX_NAMED = 5;
@@ -45,12 +45,13 @@ function tableDifferences(table: TableName, actual: OwnedTable, expected: OwnedT
   for (const name of actual.chains.keys()) if (!expected.chains.has(name)) differences.push(`${table} chain ${name}: not rendered`);
   const held = countJumps(actual.jumps);
   const wanted = countJumps(expected.jumps);
+  const buried = new Set(actual.buried.map(jumpKey));
   for (const [key, { jump }] of new Map([...wanted, ...held])) {
     const have = held.get(key)?.copies ?? 0;
     const want = wanted.get(key)?.copies ?? 0;
-    if (have === want) continue;
     const what = `${table} jump ${jump.chain} -> ${jumpTarget(jump)}`;
-    differences.push(have === 0 ? `${what}: missing` : want === 0 ? `${what}: not rendered` : `${what}: ${have} copies`);
+    if (have !== want) differences.push(have === 0 ? `${what}: missing` : want === 0 ? `${what}: not rendered` : `${what}: ${have} copies`);
+    else if (buried.has(key)) differences.push(`${what}: behind a rule that is not ours`);
   }
   return differences;
 }

@@ -115,6 +115,7 @@ function table(name: TableName, chains: readonly Chain[]): OwnedTable {
   return {
     chains: new Map(chains),
     jumps: HOOKS.filter((h) => h.table === name).map((h) => jumpRule(h.builtin, h.chain)),
+    buried: [],
   };
 }
 

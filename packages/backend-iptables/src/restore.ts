@@ -25,18 +25,20 @@
  *   3. `-D <chain> <rule>` for each rule that goes from an edited chain,
  *      before any chain it jumps to is removed;
  *   4. `-D` for each jump (or surplus copy of one) to remove, so that
- *      nothing refers to the chains to remove;
+ *      nothing refers to the chains to remove, and for every copy of a jump
+ *      that a rule not ours comes before;
  *   5. `-X` for each chain to remove;
  *   6. `-A` for the rules of each chain of step 1, and for each rule new in
  *      an edited chain, in the order of its place, `-I <chain> <n>`, or
  *      `-A <chain>` when no kept rule follows it;
- *   7. `-I <chain> 1` for each missing jump: ours come first, and what they
- *      let through goes on to the rules that are not ours.
+ *   7. `-I <chain> 1` for each missing jump, and for each of step 4 that
+ *      is still wanted: ours come first, and what they let through goes on
+ *      to the rules that are not ours.
  * A table with nothing to change is left out.
  */
 import { sameItems, type FirewallState } from '@router-service/core';
 import { render } from './render.js';
-import { NOTHING, TABLES, countJumps, type JumpRule, type OwnedRuleset, type OwnedTable, type TableName } from './ruleset.js';
+import { NOTHING, TABLES, countJumps, jumpKey, type JumpRule, type OwnedRuleset, type OwnedTable, type TableName } from './ruleset.js';
 
 /** The restore commands of one table. */
 export interface TableChanges {
@@ -96,8 +98,12 @@ function tableChanges(from: OwnedTable, to: OwnedTable, how: ChainChanges): stri
   const rewritten = changed.filter(([name]) => !edits.has(name));
   const edited = [...edits];
   const removed = [...from.chains.keys()].filter((name) => !to.chains.has(name));
-  const surplus = jumpsBeyond(from.jumps, to.jumps);
-  const missing = jumpsBeyond(to.jumps, from.jumps);
+  // A jump that a rule not ours precedes is put first again: every copy of
+  // it goes, and the copies wanted come back at the top.
+  const reseated = new Set(from.buried.map(jumpKey));
+  const settled = from.jumps.filter((j) => !reseated.has(jumpKey(j)));
+  const surplus = [...jumpsBeyond(settled, to.jumps), ...from.jumps.filter((j) => reseated.has(jumpKey(j)))];
+  const missing = jumpsBeyond(to.jumps, settled);
   return [
     ...rewritten.map(([name]) => `:${name} - [0:0]`),
     ...removed.map((name) => `:${name} - [0:0]`),

@@ -43,6 +43,13 @@ export interface OwnedTable {
   readonly chains: ReadonlyMap<string, readonly string[]>;
   /** Our rules in chains that are not ours; a kernel reading lists every copy. */
   readonly jumps: readonly JumpRule[];
+  /**
+   * The copies in `jumps` that come after a rule that is not ours in their
+   * chain. The kernel judges that rule first, so whatever it accepts never
+   * reaches ours: isolation and the router's protection would not hold for
+   * it. A rendering puts every jump first and has none.
+   */
+  readonly buried: readonly JumpRule[];
 }
 
 /** Our objects in every table the backend uses. */
@@ -50,9 +57,9 @@ export type OwnedRuleset = { readonly [T in TableName]: OwnedTable };
 
 /** Owns nothing: what teardown converges to, and where a fresh kernel starts. */
 export const NOTHING: OwnedRuleset = {
-  raw: { chains: new Map(), jumps: [] },
-  nat: { chains: new Map(), jumps: [] },
-  filter: { chains: new Map(), jumps: [] },
+  raw: { chains: new Map(), jumps: [], buried: [] },
+  nat: { chains: new Map(), jumps: [], buried: [] },
+  filter: { chains: new Map(), jumps: [], buried: [] },
 };
 
 /** Whether a chain name is one of ours. */
@@ -73,7 +80,7 @@ export function isOwnedRule(rule: string): boolean {
 }
 
 /** A jump's identity, for counting copies. */
-function jumpKey(jump: JumpRule): string {
+export function jumpKey(jump: JumpRule): string {
   return `${jump.chain} ${jump.rule}`;
 }
 

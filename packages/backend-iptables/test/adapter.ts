@@ -64,6 +64,12 @@ COMMIT
 COMMIT
 `;
 
+/** Another tool's rules that accept everything, put first in (or deleted from) the built-in chains our filter jumps leave from. */
+function overtaking(command: '-I' | '-D'): string {
+  const at = command === '-I' ? ' 1' : '';
+  return `*filter\n${command} INPUT${at} -j ACCEPT\n${command} FORWARD${at} -j ACCEPT\nCOMMIT\n`;
+}
+
 /** The suite's adapter for the backend driving iptables-`variant`. */
 export function iptablesSuiteAdapter(variant: TestedVariant): FirewallSuiteAdapter {
   const save = (netns: string, table: string) => runTool(variant, netns, 'save', ['-t', table]);
@@ -88,6 +94,10 @@ export function iptablesSuiteAdapter(variant: TestedVariant): FirewallSuiteAdapt
     },
     damage: (netns) => restore(netns, DAMAGE).then(() => undefined),
     addForeign: (netns) => restore(netns, FOREIGN).then(() => undefined),
+    async overtake(netns) {
+      await restore(netns, overtaking('-I'));
+      return () => restore(netns, overtaking('-D')).then(() => undefined);
+    },
     // Everything iptables-save lists that is not ours, but the built-in chains' counters.
     async dumpForeign(netns) {
       const lines: string[] = [];

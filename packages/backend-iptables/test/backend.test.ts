@@ -33,10 +33,11 @@ function saveOutput(owned: OwnedRuleset, table: TableName): string {
     ':FOREIGN - [0:0]',
     ':RS-LOG - [0:0]',
     ...[...chains.keys()].sort().map((c) => `:${c} - [0:0]`),
+    // Ours come first in a built-in chain, as sync puts them.
+    ...jumps.map((j) => `-A ${j.chain} ${j.rule}`),
     '-A PREROUTING -s 203.0.113.1/32 -j FOREIGN',
     '-A PREROUTING -s 203.0.113.2/32 -j RS-LOG',
     '-A RS-LOG -j RETURN',
-    ...jumps.map((j) => `-A ${j.chain} ${j.rule}`),
     ...[...chains].flatMap(([c, rules]) => rules.map((r) => `-A ${c} ${r}`)),
     'COMMIT',
     '',

@@ -79,6 +79,22 @@ for (const variant of ['nft', 'legacy'] as const) {
       assert.equal(await backend.drift(STATES['one-network']!), '');
     });
 
+    test('a jump that a rule not ours was put before is named by drift and put first again by sync, that rule kept', async () => {
+      await backend.sync(STATES.full!);
+      const synced = await adapter.dump(ns.name);
+      await iptables('-t', 'filter', '-I', 'FORWARD', '1', '-s', '203.0.113.0/24', '-j', 'ACCEPT');
+      await iptables('-t', 'nat', '-I', 'PREROUTING', '1', '-s', '203.0.113.0/24', '-j', 'RETURN');
+      assert.equal(
+        await backend.drift(STATES.full!),
+        'nat jump PREROUTING -> RS-PREROUTING: behind a rule that is not ours; filter jump FORWARD -> RS-FORWARD: behind a rule that is not ours',
+      );
+      await backend.sync(STATES.full!);
+      assert.equal(await backend.drift(STATES.full!), '');
+      assert.equal(await adapter.dump(ns.name), synced);
+      assert.deepEqual(await rulesOf('filter', 'FORWARD'), [jumpRules[5]!.rule, '-A FORWARD -s 203.0.113.0/24 -j ACCEPT']);
+      assert.deepEqual(await rulesOf('nat', 'PREROUTING'), [jumpRules[1]!.rule, '-A PREROUTING -s 203.0.113.0/24 -j RETURN']);
+    });
+
     test('a restore refused at a later table puts back the tables it already changed', async () => {
       await backend.sync(STATES.full!);
       const synced = await adapter.dump(ns.name);

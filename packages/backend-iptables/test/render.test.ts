@@ -204,7 +204,7 @@ test('a network change edits the chains of every table, and no bucket chain', ()
 
 /** A chain of ours in the filter table, alone. */
 function filterChain(rules: readonly string[]): OwnedRuleset {
-  return { ...NOTHING, filter: { chains: new Map([['RS-INPUT', rules]]), jumps: [] } };
+  return { ...NOTHING, filter: { chains: new Map([['RS-INPUT', rules]]), jumps: [], buried: [] } };
 }
 
 test('a chain is edited when its kept rules keep their order, rules going by text and new ones inserted in place order', () => {
@@ -278,6 +278,30 @@ test('a kernel with extra jumps, missing chains and stray chains is converged an
     '-X RS-DNAT',
     '-I FORWARD 1 -m comment --comment router-service -j RS-FORWARD',
   ]);
+});
+
+test('a jump that a rule not ours comes before is described and put first again, every copy of it', () => {
+  const owned = render(STATES.full!);
+  const jump = '-A FORWARD -m comment --comment router-service -j RS-FORWARD';
+  const overtaken = `${saveOutput(owned, 'filter')}\n`.replace(`${jump}\n`, `-A FORWARD -s 203.0.113.0/24 -j ACCEPT\n${jump}\n-A FORWARD -j FOREIGN\n${jump}\n`);
+  const held = { ...parsed(owned), filter: parseSave(overtaken) };
+  assert.deepEqual(held.filter.buried, [{ chain: 'FORWARD', rule: '-m comment --comment router-service -j RS-FORWARD' }, { chain: 'FORWARD', rule: '-m comment --comment router-service -j RS-FORWARD' }]);
+  assert.equal(describeDrift(held, owned), 'filter jump FORWARD -> RS-FORWARD: 2 copies');
+  assert.deepEqual(
+    planChanges(held, owned).flatMap((c) => c.lines),
+    ['-D FORWARD -m comment --comment router-service -j RS-FORWARD', '-D FORWARD -m comment --comment router-service -j RS-FORWARD', '-I FORWARD 1 -m comment --comment router-service -j RS-FORWARD'],
+  );
+
+  const once = { ...parsed(owned), filter: parseSave(`${saveOutput(owned, 'filter')}\n`.replace(`${jump}\n`, `-A FORWARD -j FOREIGN\n${jump}\n`)) };
+  assert.equal(describeDrift(once, owned), 'filter jump FORWARD -> RS-FORWARD: behind a rule that is not ours');
+  assert.deepEqual(
+    planChanges(once, owned).flatMap((c) => c.lines),
+    ['-D FORWARD -m comment --comment router-service -j RS-FORWARD', '-I FORWARD 1 -m comment --comment router-service -j RS-FORWARD'],
+  );
+  // Behind another copy of ours is not behind a rule that is not ours.
+  const copied = { ...parsed(owned), filter: parseSave(`${saveOutput(owned, 'filter')}\n`.replace(`${jump}\n`, `${jump}\n${jump}\n-A FORWARD -j FOREIGN\n`)) };
+  assert.deepEqual(copied.filter.buried, []);
+  assert.deepEqual(planChanges(copied, owned).flatMap((c) => c.lines), ['-D FORWARD -m comment --comment router-service -j RS-FORWARD']);
 });
 
 test('a long drift account names five differences and counts the rest', () => {

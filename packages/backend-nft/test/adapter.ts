@@ -37,6 +37,16 @@ export const nftSuiteAdapter: FirewallSuiteAdapter = {
     await nft(netns, 'add', 'rule', 'ip', 'foreign', 'input', 'tcp', 'dport', '9999', 'counter', 'accept');
     await nft(netns, 'add', 'table', 'inet', 'router_service_foreign');
   },
+  async overtake(netns) {
+    // Hooked in before every priority ours use: an accept there ends only
+    // that chain's judgement, and the packet still meets ours.
+    await nft(netns, 'add', 'table', 'inet', 'overtaking');
+    for (const hook of ['input', 'forward']) {
+      await nft(netns, 'add', 'chain', 'inet', 'overtaking', hook, `{ type filter hook ${hook} priority -1000; policy accept; }`);
+      await nft(netns, 'add', 'rule', 'inet', 'overtaking', hook, 'accept');
+    }
+    return () => nft(netns, 'delete', 'table', 'inet', 'overtaking').then(() => undefined);
+  },
   async dumpForeign(netns) {
     const listing = await nft(netns, 'list', 'ruleset');
     // Everything but our own table.

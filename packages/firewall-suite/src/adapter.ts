@@ -35,5 +35,13 @@ export interface FirewallSuiteAdapter {
   addForeign(netns: string): Promise<void>;
   /** The objects `addForeign` created, as stable text; "" once they are gone. */
   dumpForeign(netns: string): Promise<string>;
+  /**
+   * Puts another tool's rules that accept everything forwarded and
+   * everything addressed to the router where the kernel judges them before
+   * the backend's objects as they are now, as a tool started after the
+   * backend does (`iptables -I FORWARD 1 -j ACCEPT`; for nft, a table of
+   * its own hooked in earlier). Resolves to what removes them again.
+   */
+  overtake(netns: string): Promise<() => Promise<void>>;
   readonly capabilities?: FirewallSuiteCapabilities;
 }

@@ -345,6 +345,24 @@ export function firewallBackendSuite(name: string, adapter: FirewallSuiteAdapter
       assert.equal(await dump(), synced, 'after stale objects');
     });
 
+    test("another tool's rules judged before ours do not open anything once synced", async () => {
+      const { c100, outside, router } = topology;
+      await backend.sync(baseState());
+      const remove = await adapter.overtake(router.name);
+      try {
+        await backend.sync(baseState());
+        assert.equal(await backend.drift(baseState()), '');
+        await expectAll([
+          ['another network', topology.connect(c100, 'tcp', NET200.container, 80), undefined],
+          ['another port of its gateway', topology.connect(c100, 'tcp', NET100.gateway, PORTS.routerOther), undefined],
+          ['a container from the outside', topology.connect(outside, 'tcp', NET100.container, 80), undefined],
+          ['a published port from the outside', topology.connect(outside, 'tcp', ROUTER_UPLINK_IP, PORTS.anyTcp), OUTSIDE_IP],
+        ]);
+      } finally {
+        await remove();
+      }
+    });
+
     test("objects of the same kind that are not the backend's are left alone", async () => {
       const router = topology.router.name;
       await adapter.addForeign(router);
