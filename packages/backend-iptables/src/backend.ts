@@ -14,6 +14,11 @@ import { parseSave } from './save.js';
 
 export const BACKEND_NAME = 'iptables';
 
+/** `owned` as if each jump of ours came first in its chain. */
+function withoutBuried(owned: OwnedRuleset): OwnedRuleset {
+  return { raw: { ...owned.raw, buried: [] }, nat: { ...owned.nat, buried: [] }, filter: { ...owned.filter, buried: [] } };
+}
+
 /**
  * `--noflush`: only the chains the input names change. `--wait`:
  * iptables-legacy serialises writers with a lock shared by every network
@@ -99,10 +104,14 @@ export class IptablesFirewallBackend implements FirewallBackend {
     throw unavailable(`${message} (tables already changed were put back)`);
   }
 
-  /** Converges back to `held`; undefined when that worked, else why not. */
+  /**
+   * Converges back to `held`; undefined when that worked, else why not.
+   * Jumps that a rule not ours comes before stay where they are: putting
+   * them first is part of the sync that failed, not of undoing it.
+   */
   async #rollback(held: OwnedRuleset): Promise<string | undefined> {
     try {
-      return await this.#restore(planChanges(await this.#read(), held));
+      return await this.#restore(planChanges(withoutBuried(await this.#read()), held));
     } catch (err) {
       return err instanceof Error ? err.message : String(err);
     }
