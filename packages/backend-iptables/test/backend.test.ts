@@ -150,9 +150,13 @@ test('a refused restore is an unavailable error carrying what iptables-restore s
   assert.equal(fake.restores().length, 1, 'one table commits as a whole: nothing to put back');
 });
 
-test('when a later table is refused, the tables already committed are put back to what the kernel held', async () => {
-  // The kernel held the full state; raw was committed, then nat was refused.
-  let kernel = render(STATES.full!);
+/**
+ * A sync from `held` to the one-network state whose restore commits the
+ * raw table and is then refused at nat, as the kernel would: returns the
+ * restores sent, the attempt first and then what put raw back.
+ */
+async function syncRefusedAtNat(held: OwnedRuleset): Promise<Call[]> {
+  let kernel = held;
   const target = render(STATES['one-network']!);
   const refused = { exitCode: 1, stdout: '', stderr: 'iptables-restore: line 12 failed\n' };
   const fake = fakeRunner(() => kernel, [refused]);
@@ -162,8 +166,15 @@ test('when a later table is refused, the tables already committed are put back t
     return result;
   }, silentLogger);
   await assert.rejects(backend.sync(STATES['one-network']!), (err) => err instanceof RouterError && /\(tables already changed were put back\)$/.test(err.message));
-  const [, rollback] = fake.restores();
-  assert.equal(rollback?.input, formatRestore(planChanges(target, render(STATES.full!)).filter((c) => c.table === 'raw')));
+  return fake.restores();
+}
+
+/** What puts the raw table back from the one-network state to the full one. */
+const rawPutBack = () => formatRestore(planChanges(render(STATES['one-network']!), render(STATES.full!)).filter((c) => c.table === 'raw'));
+
+test('when a later table is refused, the tables already committed are put back to what the kernel held', async () => {
+  const [, rollback] = await syncRefusedAtNat(render(STATES.full!));
+  assert.equal(rollback?.input, rawPutBack());
 });
 
 /** `owned` with its filter table's FORWARD jump behind a rule that is not ours. */
@@ -191,20 +202,9 @@ test('teardown deletes a jump that a rule not ours comes before, and puts nothin
 });
 
 test('putting back the tables already committed leaves a jump that a rule not ours comes before where it is', async () => {
-  // As the rollback test above, with the filter table's FORWARD jump behind another rule throughout.
-  let kernel = withForwardBuried(render(STATES.full!));
-  const target = render(STATES['one-network']!);
-  const refused = { exitCode: 1, stdout: '', stderr: 'iptables-restore: line 12 failed\n' };
-  const fake = fakeRunner(() => kernel, [refused]);
-  const backend = new IptablesFirewallBackend(async (tool, args, input) => {
-    const result = await fake.run(tool, args, input);
-    if (tool === 'restore' && result.exitCode !== 0) kernel = { ...kernel, raw: target.raw };
-    return result;
-  }, silentLogger);
-  await assert.rejects(backend.sync(STATES['one-network']!), (err) => err instanceof RouterError && /\(tables already changed were put back\)$/.test(err.message));
-  const [attempt, rollback] = fake.restores();
+  const [attempt, rollback] = await syncRefusedAtNat(withForwardBuried(render(STATES.full!)));
   assert.match(attempt?.input ?? '', /-I FORWARD 1 -m comment --comment router-service -j RS-FORWARD/);
-  assert.equal(rollback?.input, formatRestore(planChanges(target, render(STATES.full!)).filter((c) => c.table === 'raw')));
+  assert.equal(rollback?.input, rawPutBack());
 });
 
 test('a failing iptables-save is an unavailable error naming the table', async () => {
