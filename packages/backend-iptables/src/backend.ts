@@ -9,6 +9,7 @@ import { describeDrift } from './drift.js';
 import { render, renderChange } from './render.js';
 import { formatRestore, planChanges, type TableChanges } from './restore.js';
 import { NOTHING, type OwnedRuleset, type OwnedTable, type TableName } from './ruleset.js';
+import type { IptablesRestorer } from './restore-session.js';
 import type { IptablesRunner } from './runner.js';
 import { parseSave } from './save.js';
 
@@ -36,11 +37,25 @@ export class IptablesFirewallBackend implements FirewallBackend {
   readonly name = BACKEND_NAME;
   readonly #run: IptablesRunner;
   readonly #log: Logger;
+  readonly #restoreInput: IptablesRestorer;
+  readonly #close: () => Promise<void>;
   readonly #queue = new SerialQueue();
 
-  constructor(run: IptablesRunner, log: Logger) {
+  /**
+   * `run` reads the tables; `restore` applies restore inputs, by default
+   * one `run('restore', ...)` each (a long-lived RestoreSession makes them
+   * cheaper); `close` releases what `restore` holds.
+   */
+  constructor(
+    run: IptablesRunner,
+    log: Logger,
+    restore: IptablesRestorer = (input) => run('restore', RESTORE_ARGS, input),
+    close: () => Promise<void> = async () => undefined,
+  ) {
     this.#run = run;
     this.#log = log;
+    this.#restoreInput = restore;
+    this.#close = close;
   }
 
   sync(state: FirewallState): Promise<void> {
@@ -73,6 +88,11 @@ export class IptablesFirewallBackend implements FirewallBackend {
       await this.#apply(planChanges(await this.#read(), NOTHING), 'teardown');
       this.#log.debug({ backend: this.name }, 'firewall chains removed');
     });
+  }
+
+  /** Waits for the calls under way, then releases the restore session. */
+  close(): Promise<void> {
+    return this.#queue.run(() => this.#close());
   }
 
   /** What the kernel holds of ours, table by table. */
@@ -120,7 +140,7 @@ export class IptablesFirewallBackend implements FirewallBackend {
   /** undefined when the restore succeeded, else what iptables-restore said. */
   async #restore(changes: readonly TableChanges[]): Promise<string | undefined> {
     if (changes.length === 0) return undefined;
-    const result = await this.#run('restore', RESTORE_ARGS, formatRestore(changes));
+    const result = await this.#restoreInput(formatRestore(changes));
     return result.exitCode === 0 ? undefined : (result.stderr || result.stdout).trim() || `exit status ${result.exitCode}`;
   }
 }

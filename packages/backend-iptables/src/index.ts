@@ -6,8 +6,9 @@
  * Works with Debian's iptables-nft and with iptables-legacy.
  */
 import { silentLogger, type FirewallBackend, type Logger } from '@router-service/core';
-import { BACKEND_NAME, IptablesFirewallBackend } from './backend.js';
-import { execaIptablesRunner, type IptablesVariant } from './runner.js';
+import { BACKEND_NAME, IptablesFirewallBackend, RESTORE_ARGS } from './backend.js';
+import { RestoreSession } from './restore-session.js';
+import { VARIANT_TOOLS, execaIptablesRunner, type IptablesVariant } from './runner.js';
 
 export { BACKEND_NAME, IptablesFirewallBackend, RESTORE_ARGS } from './backend.js';
 export { describeDrift } from './drift.js';
@@ -35,6 +36,7 @@ export {
   type IptablesTool,
   type IptablesVariant,
 } from './runner.js';
+export { RestoreSession, rebaseLineNumbers, type IptablesRestorer, type RestoreSessionOptions } from './restore-session.js';
 export { parseSave } from './save.js';
 
 /** Options of `createIptablesFirewallBackend`. */
@@ -46,10 +48,16 @@ export interface IptablesFirewallBackendOptions {
   log?: Logger;
 }
 
-/** A FirewallBackend that drives iptables-restore and iptables-save. */
-export function createIptablesFirewallBackend(options: IptablesFirewallBackendOptions = {}): FirewallBackend {
-  const run = execaIptablesRunner({ variant: options.variant ?? 'auto', netns: options.netns, ipPath: '/usr/sbin/ip' });
-  return new IptablesFirewallBackend(run, options.log ?? silentLogger);
+/**
+ * A FirewallBackend that drives iptables: one iptables-save per table read,
+ * and one long-lived iptables-restore for every change.
+ */
+export function createIptablesFirewallBackend(options: IptablesFirewallBackendOptions = {}): IptablesFirewallBackend {
+  const variant = options.variant ?? 'auto';
+  const ipPath = '/usr/sbin/ip';
+  const session = new RestoreSession({ restorePath: VARIANT_TOOLS[variant].restore, args: RESTORE_ARGS, netns: options.netns, ipPath });
+  const run = execaIptablesRunner({ variant, netns: options.netns, ipPath });
+  return new IptablesFirewallBackend(run, options.log ?? silentLogger, session.apply, () => session.close());
 }
 
 /** What the daemon hands a plugin's factory; the subset this plugin uses. */

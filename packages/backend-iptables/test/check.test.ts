@@ -79,8 +79,8 @@ for (const variant of ['nft', 'legacy'] as const) {
 
     test('updates through random changes, chains edited in place, leave the kernel exactly as rendered after each', async () => {
       const fresh = await Netns.create();
+      const backend = createIptablesFirewallBackend({ variant, netns: fresh.name });
       try {
-        const backend = createIptablesFirewallBackend({ variant, netns: fresh.name });
         const inFresh = execaIptablesRunner({ variant, netns: fresh.name, ipPath: IP });
         let state = STATES.buckets!;
         await backend.sync(state);
@@ -98,6 +98,7 @@ for (const variant of ['nft', 'legacy'] as const) {
           state = next;
         }
       } finally {
+        await backend.close();
         await fresh.delete();
       }
     });

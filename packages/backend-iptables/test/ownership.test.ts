@@ -40,6 +40,7 @@ for (const variant of ['nft', 'legacy'] as const) {
       await backend.teardown();
     });
     after(async () => {
+      await backend?.close?.();
       await ns?.delete();
     });
 

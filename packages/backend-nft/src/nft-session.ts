@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
-import { unavailable } from '@router-service/core';
+import { SerialQueue, unavailable } from '@router-service/core';
 import type { NftResult } from './nft-runner.js';
 
 /**
@@ -74,7 +74,7 @@ export class NftSession {
   #inputBytes = 0;
   #batches = 0;
   #pending: PendingBatch | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   #closed = false;
 
   constructor(options: NftSessionOptions) {
@@ -87,21 +87,19 @@ export class NftSession {
 
   /** Applies `batch` (one line of nft JSON) after the batches queued before it. */
   readonly apply: NftTransactor = (batch) => {
+    if (this.#closed) return Promise.reject(unavailable('the nft session is closed'));
     if (batch.includes('\n')) return Promise.reject(new Error('an nft session batch must be one line of JSON'));
-    const result = this.#queue.then(() => this.#applyNow(batch));
-    this.#queue = result.catch(() => undefined);
-    return result;
+    return this.#queue.run(() => this.#applyNow(batch));
   };
 
-  /** Ends the process; batches after this fail. */
+  /** Ends the process once the queued batches are applied; batches after this fail. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#queue;
+    await this.#queue.drain();
     await this.#retire();
   }
 
   async #applyNow(batch: string): Promise<NftResult> {
-    if (this.#closed) throw unavailable('the nft session is closed');
     const child = this.#child ?? this.#start();
     const marker = `list table inet rs_marker_${this.#nonce}_${++this.#batches}`;
     const input = `${batch}\n${marker}\n`;

@@ -6,7 +6,7 @@ import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { IP, Netns, runChecked } from '@router-service/test-support';
+import { IP, Netns, childPids, childrenRunning, runChecked } from '@router-service/test-support';
 import { NftSession, type NftSessionOptions } from '../src/index.js';
 
 const NFT = '/usr/sbin/nft';
@@ -38,25 +38,8 @@ async function elementsInKernel(): Promise<number[]> {
   return (listing.nftables.find((o) => o.set !== undefined)?.set?.elem ?? []).toSorted((a, b) => a - b);
 }
 
-/** The pids of this process's children, exited ones included until they are reaped. */
-async function children(): Promise<number[]> {
-  const pids: number[] = [];
-  for (const task of await readdir('/proc/self/task')) {
-    const listed = (await readFile(`/proc/self/task/${task}/children`, 'utf8')).trim();
-    if (listed !== '') pids.push(...listed.split(' ').map(Number));
-  }
-  return pids;
-}
-
-/** The pids of this process's children whose command line is an interactive nft. */
-async function nftChildren(): Promise<number[]> {
-  const pids: number[] = [];
-  for (const pid of await children()) {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.split('\0').includes(NFT) && cmdline.includes('-i')) pids.push(pid);
-  }
-  return pids;
-}
+/** The pids of this process's children that are an interactive nft. */
+const nftChildren = () => childrenRunning(NFT, '-i');
 
 test("nft's history is neither read from nor written to the daemon's home", async () => {
   const home = await mkdtemp(join(tmpdir(), 'nft-home-'));
@@ -148,7 +131,7 @@ test('a killed nft fails nothing already answered; the next batch starts a new o
     assert.ok(first !== undefined);
     process.kill(first, 'SIGKILL');
     // Until reaped, the killed nft is a child without a command line.
-    while ((await children()).includes(first)) await new Promise((resolve) => setTimeout(resolve, 10));
+    while ((await childPids()).includes(first)) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.equal((await s.apply(elements('add', 41))).exitCode, 0);
     const [second] = await nftChildren();
     assert.ok(second !== undefined && second !== first);
@@ -159,14 +142,16 @@ test('a killed nft fails nothing already answered; the next batch starts a new o
   }
 });
 
-test('close ends the process; batches after it fail', async () => {
+test('close ends the process after the batches queued; batches after it fail', async () => {
   const s = session();
   await s.apply(elements('add', 50));
   assert.equal((await nftChildren()).length, 1);
+  const queued = s.apply(elements('add', 52));
   await s.close();
+  assert.equal((await queued).exitCode, 0);
   assert.deepEqual(await nftChildren(), []);
   await assert.rejects(s.apply(elements('add', 51)), /closed/);
-  assert.deepEqual(await elementsInKernel(), [50]);
+  assert.deepEqual(await elementsInKernel(), [50, 52]);
   await nft('flush', 'set', 'inet', 't', 's');
 });
 

@@ -47,6 +47,7 @@ export function firewallSctpSuite(name: string, adapter: FirewallSuiteAdapter): 
       await backend.sync(sctpState());
     });
     after(async () => {
+      await backend?.close?.();
       await topology?.destroy();
     });
 

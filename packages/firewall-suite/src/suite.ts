@@ -77,6 +77,7 @@ export function firewallBackendSuite(name: string, adapter: FirewallSuiteAdapter
       await backend.sync(baseState());
     });
     after(async () => {
+      await backend?.close?.();
       await topology?.destroy();
     });
 

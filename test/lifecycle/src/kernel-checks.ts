@@ -41,7 +41,11 @@ export function readStoredState(stateDir: string): StoredState {
 export async function driftOf(firewall: FirewallUnderTest, ns: Netns, state: FirewallState): Promise<string> {
   const library = firewall.library(ns.name);
   if (typeof library.drift !== 'function') throw new Error(`the ${firewall.name} backend library has no drift(state)`);
-  return library.drift(state);
+  try {
+    return await library.drift(state);
+  } finally {
+    await library.close?.();
+  }
 }
 
 /** Names of the links tagged as ours in ns, sorted. */
