@@ -10,7 +10,7 @@ import { render, renderChange } from './render.js';
 import { formatRestore, planChanges, type TableChanges } from './restore.js';
 import { NOTHING, type OwnedRuleset, type OwnedTable, type TableName } from './ruleset.js';
 import type { IptablesRestorer } from './restore-session.js';
-import type { IptablesRunner } from './runner.js';
+import type { IptablesResult, IptablesRunner } from './runner.js';
 import { parseSave } from './save.js';
 
 export const BACKEND_NAME = 'iptables';
@@ -140,7 +140,14 @@ export class IptablesFirewallBackend implements FirewallBackend {
   /** undefined when the restore succeeded, else what iptables-restore said. */
   async #restore(changes: readonly TableChanges[]): Promise<string | undefined> {
     if (changes.length === 0) return undefined;
-    const result = await this.#restoreInput(formatRestore(changes));
+    let result: IptablesResult;
+    try {
+      result = await this.#restoreInput(formatRestore(changes));
+    } catch (err) {
+      // A restore that could not run, hung or was killed may have committed
+      // some tables: it fails, and is put back, like a refused one.
+      return err instanceof Error ? err.message : String(err);
+    }
     return result.exitCode === 0 ? undefined : (result.stderr || result.stdout).trim() || `exit status ${result.exitCode}`;
   }
 }

@@ -23,6 +23,12 @@ export interface RestoreSessionOptions {
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
+/**
+ * An input ends with a table's COMMIT: without it, the marker after it
+ * would be echoed with the table still open and nothing committed.
+ */
+const INPUT_END = /(?:^|\n)COMMIT\n$/;
+
 /** Where iptables-restore's complaints name a line of its input: `line 12 failed`, `Error occurred at line: 12`. */
 const LINE_NUMBER = /\bline(:?) (\d+)/g;
 
@@ -74,6 +80,8 @@ export class RestoreSession {
   readonly #timeoutMs: number;
   readonly #nonce = randomBytes(6).toString('hex');
   #child: ResultPromise | undefined;
+  /** The current process has exited, though its result (and a refusal's complaint) may not be in yet. */
+  #childExited = false;
   #stdout = '';
   #stderr = '';
   #linesSent = 0;
@@ -92,7 +100,7 @@ export class RestoreSession {
   /** Applies `input` after the inputs queued before it. */
   readonly apply: IptablesRestorer = (input) => {
     if (this.#closed) return Promise.reject(unavailable('the iptables-restore session is closed'));
-    if (!input.endsWith('\n')) return Promise.reject(new Error('an iptables-restore input must end with a newline'));
+    if (!INPUT_END.test(input)) return Promise.reject(new Error('an iptables-restore input must end with a COMMIT line'));
     return this.#queue.run(() => this.#applyNow(input));
   };
 
@@ -110,11 +118,12 @@ export class RestoreSession {
   }
 
   #applyNow(input: string): Promise<IptablesResult> {
-    const child = this.#child ?? this.#start();
+    const child = this.#child !== undefined && !this.#childExited ? this.#child : this.#start();
     const marker = `# router-service ${this.#nonce} ${++this.#inputs}`;
     const result = new Promise<IptablesResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#settle(undefined, `iptables-restore did not finish an input within ${this.#timeoutMs} ms`);
+        if (this.#child === child) this.#child = undefined;
         child.kill('SIGKILL');
       }, this.#timeoutMs);
       this.#pending = { marker, linesBefore: this.#linesSent, resolve, reject, timer };
@@ -134,6 +143,7 @@ export class RestoreSession {
       env: { LC_ALL: 'C' },
     });
     this.#child = child;
+    this.#childExited = false;
     this.#stdout = '';
     this.#stderr = '';
     this.#linesSent = 0;
@@ -153,7 +163,12 @@ export class RestoreSession {
     // iptables-restore exits when its stdin closes, also when the daemon is killed.
     child.nodeChildProcess.unref();
     for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
-    // Its result, not 'exit': a refusal's complaint must have been read from stderr.
+    // 'exit' comes as soon as the process is reaped, so that no input is
+    // written to a process already gone; the pending input is settled by
+    // its result, once a refusal's complaint has been read from stderr.
+    child.nodeChildProcess.once('exit', () => {
+      if (this.#child === child) this.#childExited = true;
+    });
     void child.then((ended) => {
       if (this.#child !== child) return;
       this.#child = undefined;

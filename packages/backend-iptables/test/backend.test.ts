@@ -3,7 +3,7 @@
 // a refusal reaches the caller.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RouterError, silentLogger, type FirewallState } from '@router-service/core';
+import { RouterError, silentLogger, unavailable, type FirewallState } from '@router-service/core';
 import plugin, {
   IptablesFirewallBackend,
   NOTHING,
@@ -152,20 +152,27 @@ test('a refused restore is an unavailable error carrying what iptables-restore s
 
 /**
  * A sync from `held` to the one-network state whose restore commits the
- * raw table and is then refused at nat, as the kernel would: returns the
- * restores sent, the attempt first and then what put raw back.
+ * raw table and then fails: refused at nat, as the kernel would, or cut
+ * short (a restore that hung and was killed). Returns the restores sent,
+ * the attempt first and then what put raw back.
  */
-async function syncRefusedAtNat(held: OwnedRuleset): Promise<Call[]> {
+async function syncFailingAtNat(held: OwnedRuleset, how: 'refused' | 'cut short' = 'refused'): Promise<Call[]> {
   let kernel = held;
   const target = render(STATES['one-network']!);
   const refused = { exitCode: 1, stdout: '', stderr: 'iptables-restore: line 12 failed\n' };
   const fake = fakeRunner(() => kernel, [refused]);
   const backend = new IptablesFirewallBackend(async (tool, args, input) => {
     const result = await fake.run(tool, args, input);
-    if (tool === 'restore' && result.exitCode !== 0) kernel = { ...kernel, raw: target.raw };
+    if (tool !== 'restore' || result.exitCode === 0) return result;
+    kernel = { ...kernel, raw: target.raw };
+    if (how === 'cut short') throw unavailable('iptables-restore did not finish an input within 60000 ms');
     return result;
   }, silentLogger);
-  await assert.rejects(backend.sync(STATES['one-network']!), (err) => err instanceof RouterError && /\(tables already changed were put back\)$/.test(err.message));
+  const failure = how === 'refused' ? 'iptables-restore: line 12 failed' : 'iptables-restore did not finish an input within 60000 ms';
+  await assert.rejects(
+    backend.sync(STATES['one-network']!),
+    (err) => err instanceof RouterError && err.message === `[iptables] sync of tables raw, nat, filter failed: ${failure} (tables already changed were put back)`,
+  );
   return fake.restores();
 }
 
@@ -173,7 +180,12 @@ async function syncRefusedAtNat(held: OwnedRuleset): Promise<Call[]> {
 const rawPutBack = () => formatRestore(planChanges(render(STATES['one-network']!), render(STATES.full!)).filter((c) => c.table === 'raw'));
 
 test('when a later table is refused, the tables already committed are put back to what the kernel held', async () => {
-  const [, rollback] = await syncRefusedAtNat(render(STATES.full!));
+  const [, rollback] = await syncFailingAtNat(render(STATES.full!));
+  assert.equal(rollback?.input, rawPutBack());
+});
+
+test('a restore cut short after a table committed is put back the same way, and the error says why it ended', async () => {
+  const [, rollback] = await syncFailingAtNat(render(STATES.full!), 'cut short');
   assert.equal(rollback?.input, rawPutBack());
 });
 
@@ -202,7 +214,7 @@ test('teardown deletes a jump that a rule not ours comes before, and puts nothin
 });
 
 test('putting back the tables already committed leaves a jump that a rule not ours comes before where it is', async () => {
-  const [attempt, rollback] = await syncRefusedAtNat(withForwardBuried(render(STATES.full!)));
+  const [attempt, rollback] = await syncFailingAtNat(withForwardBuried(render(STATES.full!)));
   assert.match(attempt?.input ?? '', /-I FORWARD 1 -m comment --comment router-service -j RS-FORWARD/);
   assert.equal(rollback?.input, rawPutBack());
 });

@@ -101,6 +101,43 @@ for (const variant of ['nft', 'legacy'] as const) {
       assert.deepEqual(await rules(), ['-A RS-T -j RETURN']);
     });
 
+    test('an input after the process was killed goes to a fresh one, even while the old one\'s output is still open', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'restore-session-'));
+      try {
+        // A process it leaves behind holds its stdout and stderr open for a while after it is killed.
+        const withLingerer = join(dir, 'with-lingerer');
+        await writeFile(withLingerer, `#!/bin/sh\nsleep 3 &\nexec ${restorePath} "$@"\n`);
+        await chmod(withLingerer, 0o755);
+        const s = session({ restorePath: withLingerer });
+        await s.apply('*filter\n:RS-T - [0:0]\nCOMMIT\n');
+        const [first] = await restores();
+        assert.ok(first !== undefined);
+        process.kill(first, 'SIGKILL');
+        while ((await childPids()).includes(first)) await new Promise((resolve) => setTimeout(resolve, 10));
+        assert.deepEqual(await s.apply('*filter\n-A RS-T -j RETURN\nCOMMIT\n'), { exitCode: 0, stdout: '', stderr: '' });
+        assert.deepEqual(await rules(), ['-A RS-T -j RETURN']);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    test('an input that times out fails alone: the one queued behind it goes to a fresh process', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'restore-session-'));
+      try {
+        // Hangs the first time it runs, and is the real iptables-restore after that.
+        const hangsOnce = join(dir, 'hangs-once');
+        await writeFile(hangsOnce, `#!/bin/sh\nif [ ! -e "$0.ran" ]; then : > "$0.ran"; exec cat >/dev/null; fi\nexec ${restorePath} "$@"\n`);
+        await chmod(hangsOnce, 0o755);
+        const s = session({ restorePath: hangsOnce, timeoutMs: 300 });
+        const [first, second] = await Promise.allSettled([s.apply('*filter\n:RS-T - [0:0]\nCOMMIT\n'), s.apply('*filter\n:RS-T - [0:0]\n-A RS-T -j RETURN\nCOMMIT\n')]);
+        assert.match(first.status === 'rejected' ? String(first.reason) : 'applied', /did not finish an input within 300 ms/);
+        assert.deepEqual(second.status === 'fulfilled' ? second.value : second.reason, { exitCode: 0, stdout: '', stderr: '' });
+        assert.deepEqual(await rules(), ['-A RS-T -j RETURN']);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
     test('close ends the process after the inputs queued; inputs after it fail', async () => {
       const s = session();
       const queued = s.apply('*filter\n:RS-T - [0:0]\nCOMMIT\n');
@@ -113,9 +150,11 @@ for (const variant of ['nft', 'legacy'] as const) {
   });
 }
 
-test('an input without its last newline is refused before reaching iptables-restore', async () => {
+test('an input that does not end with a COMMIT line is refused before reaching iptables-restore', async () => {
   const s = new RestoreSession({ restorePath: '/bin/false', args: [], ipPath: IP });
-  await assert.rejects(s.apply('*filter\nCOMMIT'), /must end with a newline/);
+  for (const input of ['*filter\nCOMMIT', '*filter\n-A RS-T -j RETURN\n', '*filter\nCOMMIT\n# done\n', '*filter\n-A RS-T -j NOCOMMIT\n']) {
+    await assert.rejects(s.apply(input), /must end with a COMMIT line/, JSON.stringify(input));
+  }
   await s.close();
 });
 
