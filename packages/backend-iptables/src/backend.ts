@@ -137,7 +137,7 @@ export class IptablesFirewallBackend implements FirewallBackend {
     }
   }
 
-  /** undefined when the restore succeeded, else what iptables-restore said. */
+  /** undefined when the restore succeeded, else what iptables-restore said, or why it did not finish. */
   async #restore(changes: readonly TableChanges[]): Promise<string | undefined> {
     if (changes.length === 0) return undefined;
     let result: IptablesResult;
