@@ -4,11 +4,8 @@
 // successes and reported against the input's own lines, and the process
 // replaced when it dies or hangs.
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { IP, Netns, childPids, childrenRunning, netnsExecArgv, runChecked } from '@router-service/test-support';
+import { IP, Netns, childrenRunning, killAndReap, netnsExecArgv, runChecked, withScript } from '@router-service/test-support';
 import { RESTORE_ARGS, RestoreSession, VARIANT_TOOLS, execaIptablesRunner, rebaseLineNumbers, type RestoreSessionOptions } from '../src/index.js';
 
 test('line numbers in a complaint count from the first line of the input that failed', () => {
@@ -92,9 +89,7 @@ for (const variant of ['nft', 'legacy'] as const) {
       await s.apply('*filter\n:RS-T - [0:0]\nCOMMIT\n');
       const [first] = await restores();
       assert.ok(first !== undefined);
-      process.kill(first, 'SIGKILL');
-      // Until reaped, the killed process is a child without a command line.
-      while ((await childPids()).includes(first)) await new Promise((resolve) => setTimeout(resolve, 10));
+      await killAndReap(first);
       assert.equal((await s.apply('*filter\n-A RS-T -j RETURN\nCOMMIT\n')).exitCode, 0);
       const [second] = await restores();
       assert.ok(second !== undefined && second !== first);
@@ -102,40 +97,27 @@ for (const variant of ['nft', 'legacy'] as const) {
     });
 
     test('an input after the process was killed goes to a fresh one, even while the old one\'s output is still open', async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'restore-session-'));
-      try {
-        // A process it leaves behind holds its stdout and stderr open for a while after it is killed.
-        const withLingerer = join(dir, 'with-lingerer');
-        await writeFile(withLingerer, `#!/bin/sh\nsleep 3 &\nexec ${restorePath} "$@"\n`);
-        await chmod(withLingerer, 0o755);
+      // A process it leaves behind holds its stdout and stderr open for a while after it is killed.
+      await withScript(`#!/bin/sh\nsleep 3 &\nexec ${restorePath} "$@"\n`, async (withLingerer) => {
         const s = session({ restorePath: withLingerer });
         await s.apply('*filter\n:RS-T - [0:0]\nCOMMIT\n');
         const [first] = await restores();
         assert.ok(first !== undefined);
-        process.kill(first, 'SIGKILL');
-        while ((await childPids()).includes(first)) await new Promise((resolve) => setTimeout(resolve, 10));
+        await killAndReap(first);
         assert.deepEqual(await s.apply('*filter\n-A RS-T -j RETURN\nCOMMIT\n'), { exitCode: 0, stdout: '', stderr: '' });
         assert.deepEqual(await rules(), ['-A RS-T -j RETURN']);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
     });
 
     test('an input that times out fails alone: the one queued behind it goes to a fresh process', async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'restore-session-'));
-      try {
-        // Hangs the first time it runs, and is the real iptables-restore after that.
-        const hangsOnce = join(dir, 'hangs-once');
-        await writeFile(hangsOnce, `#!/bin/sh\nif [ ! -e "$0.ran" ]; then : > "$0.ran"; exec cat >/dev/null; fi\nexec ${restorePath} "$@"\n`);
-        await chmod(hangsOnce, 0o755);
+      // Hangs the first time it runs, and is the real iptables-restore after that.
+      await withScript(`#!/bin/sh\nif [ ! -e "$0.ran" ]; then : > "$0.ran"; exec cat >/dev/null; fi\nexec ${restorePath} "$@"\n`, async (hangsOnce) => {
         const s = session({ restorePath: hangsOnce, timeoutMs: 300 });
         const [first, second] = await Promise.allSettled([s.apply('*filter\n:RS-T - [0:0]\nCOMMIT\n'), s.apply('*filter\n:RS-T - [0:0]\n-A RS-T -j RETURN\nCOMMIT\n')]);
         assert.match(first.status === 'rejected' ? String(first.reason) : 'applied', /did not finish an input within 300 ms/);
         assert.deepEqual(second.status === 'fulfilled' ? second.value : second.reason, { exitCode: 0, stdout: '', stderr: '' });
         assert.deepEqual(await rules(), ['-A RS-T -j RETURN']);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
     });
 
     test('close ends the process after the inputs queued; inputs after it fail', async () => {
@@ -159,20 +141,14 @@ test('an input that does not end with a COMMIT line is refused before reaching i
 });
 
 test('an iptables-restore that cannot start, or never answers, fails the input with the reason', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'restore-session-'));
-  try {
-    const exits = new RestoreSession({ restorePath: '/bin/false', args: [], ipPath: IP });
-    const refused = await exits.apply('*filter\nCOMMIT\n');
-    assert.equal(refused.exitCode, 1);
-    await exits.close();
+  const exits = new RestoreSession({ restorePath: '/bin/false', args: [], ipPath: IP });
+  const refused = await exits.apply('*filter\nCOMMIT\n');
+  assert.equal(refused.exitCode, 1);
+  await exits.close();
 
-    const silent = join(dir, 'silent-restore');
-    await writeFile(silent, '#!/bin/sh\nexec cat >/dev/null\n');
-    await chmod(silent, 0o755);
+  await withScript('#!/bin/sh\nexec cat >/dev/null\n', async (silent) => {
     const hangs = new RestoreSession({ restorePath: silent, args: [], ipPath: IP, timeoutMs: 200 });
     await assert.rejects(hangs.apply('*filter\nCOMMIT\n'), /did not finish an input within 200 ms/);
     await hangs.close();
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });

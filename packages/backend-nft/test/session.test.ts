@@ -2,11 +2,11 @@
 // order by one long-lived nft, refusals told apart from successes, and the
 // process replaced when it dies, hangs or has read enough.
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { IP, Netns, childPids, childrenRunning, runChecked } from '@router-service/test-support';
+import { IP, Netns, childrenRunning, killAndReap, runChecked, withScript } from '@router-service/test-support';
 import { NftSession, type NftSessionOptions } from '../src/index.js';
 
 const NFT = '/usr/sbin/nft';
@@ -129,9 +129,7 @@ test('a killed nft fails nothing already answered; the next batch starts a new o
     await s.apply(elements('add', 40));
     const [first] = await nftChildren();
     assert.ok(first !== undefined);
-    process.kill(first, 'SIGKILL');
-    // Until reaped, the killed nft is a child without a command line.
-    while ((await childPids()).includes(first)) await new Promise((resolve) => setTimeout(resolve, 10));
+    await killAndReap(first);
     assert.equal((await s.apply(elements('add', 41))).exitCode, 0);
     const [second] = await nftChildren();
     assert.ok(second !== undefined && second !== first);
@@ -156,20 +154,14 @@ test('close ends the process after the batches queued; batches after it fail', a
 });
 
 test('an nft that cannot start, or never answers, fails the batch with the reason', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'nft-session-'));
-  try {
-    const exits = session({ netns: undefined, nftPath: '/bin/false' });
-    await assert.rejects(exits.apply(elements('add', 60)), /nft exited \(exit code 1\)/);
-    await exits.close();
+  const exits = session({ netns: undefined, nftPath: '/bin/false' });
+  await assert.rejects(exits.apply(elements('add', 60)), /nft exited \(exit code 1\)/);
+  await exits.close();
 
-    const silent = join(dir, 'silent-nft');
-    await writeFile(silent, '#!/bin/sh\nexec cat >/dev/null\n');
-    await chmod(silent, 0o755);
+  await withScript('#!/bin/sh\nexec cat >/dev/null\n', async (silent) => {
     const hangs = session({ netns: undefined, nftPath: silent, timeoutMs: 200 });
     await assert.rejects(hangs.apply(elements('add', 61)), /did not finish a batch within 200 ms/);
     await hangs.close();
-    assert.deepEqual(await elementsInKernel(), []);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
+  assert.deepEqual(await elementsInKernel(), []);
 });

@@ -23,3 +23,9 @@ export async function childrenRunning(program: string, ...args: string[]): Promi
   }
   return pids;
 }
+
+/** Kills child `pid` with SIGKILL and waits until it is reaped (until then it is a child without a command line). */
+export async function killAndReap(pid: number): Promise<void> {
+  process.kill(pid, 'SIGKILL');
+  while ((await childPids()).includes(pid)) await new Promise((resolve) => setTimeout(resolve, 10));
+}

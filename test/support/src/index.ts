@@ -1,5 +1,6 @@
 export { CommandError, runChecked, runProcess, type Completed, type RunOptions } from './run-process.js';
-export { childPids, childrenRunning } from './children.js';
+export { childPids, childrenRunning, killAndReap } from './children.js';
+export { withScript } from './temp-script.js';
 export { IP, Netns, createNetnsWithEth0, netnsExecArgv, type Argv, type Eth0Options } from './netns.js';
 export { vethArgs, type VethEnd } from './veth.js';
 export {
